@@ -1,0 +1,16 @@
+//! The platform-free core: signals -> session -> features -> model + rules ->
+//! classification -> headers.
+//!
+//! Nothing in here knows HTTP libraries, Cloudflare types or the command line; the
+//! worker shell (`crate::edge`, wasm32 only) and the CLI (`src/bin/edgeseg.rs`) both
+//! call in, never the other way round.
+
+pub mod bundle;
+pub mod classify;
+pub mod config;
+pub mod features;
+pub mod headers;
+pub mod model;
+pub mod rules;
+pub mod session;
+pub mod signals;

@@ -1,0 +1,1 @@
+//! The Cloudflare shell (wasm32 only).
