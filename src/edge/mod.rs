@@ -1,1 +1,22 @@
-//! The Cloudflare shell (wasm32 only).
+//! The Cloudflare shell (wasm32 only): one module per binding, thin.
+//!
+//! Everything that decides anything lives in `crate::core`; these modules only move
+//! bytes between Cloudflare's bindings and the core. Fail-open lives in one place:
+//! [`fetch::handle`].
+
+mod fetch;
+mod health;
+mod proxy;
+mod session_do;
+
+use worker::{event, Context, Env, Request};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn main(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+    Ok(fetch::handle(req, env, ctx).await)
+}

@@ -1,0 +1,58 @@
+# The two commands a newcomer needs: `make dev` (the worker in workerd in front of the
+# demo store) and `make test` (everything CI checks). See README.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ORIGIN ?=
+DEV_PORT ?= 8787
+ORIGIN_PORT ?= 8788
+TOOLS_ENV := .tools.env
+WORKER := build/index.js
+RUST_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
+BUNDLE_FILES := $(wildcard model/*.json model/*.onnx assets/*)
+BUILD_ID = $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: dev test bootstrap wasm fmt-check clippy unit e2e bench model demo-test clean
+
+## Tools: installed once per machine into ~/.cache/edgeseg-tools (scripts/bootstrap.sh).
+$(TOOLS_ENV): scripts/bootstrap.sh Cargo.lock tools/package-lock.json
+	bash scripts/bootstrap.sh
+
+bootstrap: $(TOOLS_ENV)
+
+## The worker: Rust -> wasm -> build/index.js, rebuilt only when a source changed.
+$(WORKER): $(TOOLS_ENV) $(RUST_SOURCES) $(BUNDLE_FILES)
+	source $(TOOLS_ENV) && PATH="$$WASM_BUILD_PATH" EDGESEG_BUILD_ID="$(BUILD_ID)" "$$WORKER_BUILD" --release
+	touch $(WORKER)
+
+wasm: $(WORKER)
+
+## make dev: the worker on 127.0.0.1:$(DEV_PORT), in front of the demo store (or ORIGIN=...).
+dev: $(WORKER)
+	ORIGIN="$(ORIGIN)" DEV_PORT="$(DEV_PORT)" ORIGIN_PORT="$(ORIGIN_PORT)" bash scripts/dev.sh
+
+## make test: formatting, lints, native tests, the wasm build, end-to-end tests in workerd.
+test: fmt-check clippy unit wasm e2e
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy: $(TOOLS_ENV)
+	cargo clippy --all-targets --all-features --locked -- -D warnings
+	source $(TOOLS_ENV) && bash scripts/clippy-wasm.sh
+
+unit:
+	cargo test --locked
+
+e2e: $(WORKER)
+	source $(TOOLS_ENV) && cargo test --locked --features e2e --test e2e -- --test-threads=1
+
+## make bench: latency direct vs through the worker (and, with the model, the core's cost).
+bench: $(WORKER)
+	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
+
+model:
+	bash model/train/build.sh
+
+clean:
+	rm -rf build target .wrangler $(TOOLS_ENV)

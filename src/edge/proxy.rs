@@ -1,0 +1,86 @@
+//! Forwarding to the origin: streamed both ways, redirects not followed, every header
+//! kept except the ones only this worker may set.
+
+use wasm_bindgen_futures::JsFuture;
+use worker::wasm_bindgen::JsCast;
+use worker::{js_sys, Url};
+
+/// Header names a client must never be able to send: the origin trusts these.
+pub const RESERVED_PREFIX: &str = "edgeseg-";
+
+fn is_reserved(name: &str) -> bool {
+    name.get(..RESERVED_PREFIX.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_PREFIX))
+}
+
+/// Why a request could not reach the origin at all (the only 5xx this worker makes).
+#[derive(Debug)]
+pub struct ProxyError(pub String);
+
+impl From<worker::wasm_bindgen::JsValue> for ProxyError {
+    fn from(value: worker::wasm_bindgen::JsValue) -> Self {
+        ProxyError(format!("{value:?}"))
+    }
+}
+
+/// The origin URL for an incoming request: origin's scheme, host and port, the request's
+/// path and query.
+pub fn upstream_url(origin: &Url, incoming: &str) -> Result<Url, ProxyError> {
+    let incoming = Url::parse(incoming).map_err(|e| ProxyError(format!("request url: {e}")))?;
+    let mut target = origin.clone();
+    target.set_path(incoming.path());
+    target.set_query(incoming.query());
+    Ok(target)
+}
+
+/// A copy of the client's headers without reserved names, plus `extra`.
+pub fn upstream_headers(
+    incoming: &web_sys::Headers,
+    extra: &[(&str, String)],
+) -> Result<web_sys::Headers, ProxyError> {
+    let headers = web_sys::Headers::new_with_headers(incoming)?;
+    let reserved: Vec<String> = worker::Headers(headers.clone())
+        .keys()
+        .filter(|name| is_reserved(name))
+        .collect();
+    for name in reserved {
+        headers.delete(&name)?;
+    }
+    for (name, value) in extra {
+        headers.set(name, value)?;
+    }
+    Ok(headers)
+}
+
+/// Sends `req` to `url` with `headers`, streaming the body, and returns the origin's
+/// response as a new, mutable response (same status, status text, headers and body stream).
+pub async fn forward(
+    req: &web_sys::Request,
+    url: &Url,
+    headers: &web_sys::Headers,
+) -> Result<web_sys::Response, ProxyError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(&req.method());
+    init.set_headers(headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if let Some(body) = req.body() {
+        init.set_body(&body);
+    }
+    let upstream = web_sys::Request::new_with_str_and_init(url.as_str(), &init)?;
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let response: web_sys::Response = JsFuture::from(global.fetch_with_request(&upstream))
+        .await?
+        .dyn_into()?;
+    if response.status() == 101 {
+        // A websocket upgrade: the response carries the socket; hand it back untouched.
+        return Ok(response);
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status());
+    init.set_status_text(&response.status_text());
+    init.set_headers(&response.headers());
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+        response.body().as_ref(),
+        &init,
+    )?)
+}

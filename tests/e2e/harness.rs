@@ -1,0 +1,240 @@
+//! Starts the demo origin and the built worker (in workerd, through `wrangler dev`) on
+//! 127.0.0.1 with ephemeral ports, and stops both by process group when dropped, so a
+//! failing test leaves nothing running.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A child process that leads its own process group; dropping it stops the whole group.
+pub struct Group {
+    name: String,
+    child: Child,
+}
+
+impl Group {
+    fn spawn(name: &str, command: &mut Command) -> Group {
+        command.process_group(0);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Group {
+            name: name.to_string(),
+            child,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(format!("{} exited: {status}", self.name)),
+            Ok(None) => None,
+            Err(e) => Some(format!("{}: {e}", self.name)),
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                // The leader is gone; make sure no straggler of the group survives it.
+                self.signal("-KILL");
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        self.signal("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("an ephemeral port on 127.0.0.1")
+}
+
+/// A fresh folder under target/e2e for one test's worker state and logs.
+fn scratch_dir(kind: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = repo_root()
+        .join("target")
+        .join("e2e")
+        .join(format!("{kind}-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// The demo storefront origin (`demo/origin.mjs`) on an ephemeral port.
+pub struct Origin {
+    pub url: String,
+    _group: Group,
+}
+
+impl Origin {
+    pub fn start() -> Origin {
+        let mut command = Command::new("node");
+        command
+            .arg("demo/origin.mjs")
+            .args(["--port", "0", "--host", "127.0.0.1"])
+            .current_dir(repo_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut group = Group::spawn("demo origin", &mut command);
+        let stdout = group.child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(url.trim().to_string());
+                    break;
+                }
+            }
+            // Keep draining so the origin never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("demo origin did not say where it listens"));
+        Origin { url, _group: group }
+    }
+}
+
+/// The built worker in workerd (`wrangler dev --local`), with its own state folder.
+pub struct Worker {
+    pub url: String,
+    pub state_dir: PathBuf,
+    pub log_path: PathBuf,
+    group: Group,
+}
+
+impl Worker {
+    /// Starts the worker in front of `origin`, with extra `wrangler.toml` vars.
+    pub fn start(origin: &str, vars: &[(&str, &str)]) -> Worker {
+        let wrangler = std::env::var("WRANGLER")
+            .expect("WRANGLER is not set: run the e2e tests through `make e2e`");
+        let dir = scratch_dir("worker");
+        let state_dir = dir.join("state");
+        let log_path = dir.join("wrangler.log");
+        let log = fs::File::create(&log_path).expect("create worker log");
+        let port = free_port();
+        let mut command = Command::new(wrangler);
+        command
+            .args(["dev", "--local", "--ip", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&state_dir)
+            .arg("--show-interactive-dev-session=false")
+            .args(["--var", &format!("ORIGIN:{origin}")])
+            .current_dir(repo_root())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_TELEMETRY_DISABLED", "1")
+            .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+            .env("WRANGLER_LOG_PATH", dir.join("wrangler-debug"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log);
+        for (name, value) in vars {
+            command.args(["--var", &format!("{name}:{value}")]);
+        }
+        let group = Group::spawn("wrangler dev", &mut command);
+        let mut worker = Worker {
+            url: format!("http://127.0.0.1:{port}"),
+            state_dir,
+            log_path,
+            group,
+        };
+        worker.wait_ready(Duration::from_secs(120));
+        worker
+    }
+
+    fn wait_ready(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let agent = client();
+        while Instant::now() < deadline {
+            if let Some(why) = self.group.exited() {
+                panic!("{why}\n--- worker log ---\n{}", self.log());
+            }
+            if agent
+                .get(format!("{}/__edgeseg/health", self.url))
+                .call()
+                .is_ok()
+            {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "worker not ready after {limit:?}\n--- worker log ---\n{}",
+            self.log()
+        );
+    }
+
+    /// Everything wrangler and the worker printed so far (console logs included).
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = fs::File::open(&self.log_path) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Files the worker's Durable Objects have written under the state folder.
+    pub fn durable_object_files(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        collect_files(&self.state_dir.join("v3").join("do"), &mut found);
+        found
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// An HTTP client that shows responses as they are: no redirects followed, no status
+/// turned into an error.
+pub fn client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
