@@ -130,9 +130,7 @@ impl Pattern {
                 tail = true;
             } else if let Some(name) = part.strip_prefix(':') {
                 let ok = !name.is_empty()
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
                 if !ok {
                     return Err(format!("{source:?}: bad parameter name {part:?}"));
                 }
@@ -159,8 +157,7 @@ impl Pattern {
     /// The captured `:params` when `path` matches (literals compare case-insensitively).
     pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        if parts.len() < self.segments.len() || (!self.tail && parts.len() != self.segments.len())
-        {
+        if parts.len() < self.segments.len() || (!self.tail && parts.len() != self.segments.len()) {
             return None;
         }
         let mut params = Vec::new();
@@ -245,8 +242,17 @@ impl Default for ParamNames {
             sort: strings(&["sort", "sort_by", "sortby", "order", "orderby"]),
             price_sort_values: strings(&["price", "lowest_price", "highest_price", "cheapest"]),
             filters: strings(&[
-                "filter", "color", "colour", "size", "brand", "material", "min_price",
-                "max_price", "price_min", "price_max", "rating",
+                "filter",
+                "color",
+                "colour",
+                "size",
+                "brand",
+                "material",
+                "min_price",
+                "max_price",
+                "price_min",
+                "price_max",
+                "rating",
             ]),
             filter_prefixes: strings(&["filter_", "filter[", "filter.", "f_"]),
             product: strings(&["product", "product_id", "pid", "sku"]),
@@ -260,7 +266,10 @@ impl Default for ParamNames {
 impl ParamNames {
     /// Whether a sort parameter's value asks for price order.
     pub fn is_price_sort(&self, value: &str) -> bool {
-        let value = value.trim().trim_start_matches(['-', '+']).to_ascii_lowercase();
+        let value = value
+            .trim()
+            .trim_start_matches(['-', '+'])
+            .to_ascii_lowercase();
         self.price_sort_values.iter().any(|known| {
             let known = known.to_ascii_lowercase();
             value == known
@@ -297,10 +306,16 @@ pub struct IgnoreRules {
 impl Default for IgnoreRules {
     fn default() -> Self {
         IgnoreRules {
-            prefixes: strings(&["/assets/", "/static/", "/__edgeseg/", "/api/", "/.well-known/"]),
+            prefixes: strings(&[
+                "/assets/",
+                "/static/",
+                "/__edgeseg/",
+                "/api/",
+                "/.well-known/",
+            ]),
             suffixes: strings(&[
-                ".css", ".js", ".mjs", ".map", ".json", ".png", ".jpg", ".jpeg", ".gif",
-                ".webp", ".avif", ".svg", ".ico", ".woff", ".woff2", ".ttf", ".txt", ".xml",
+                ".css", ".js", ".mjs", ".map", ".json", ".png", ".jpg", ".jpeg", ".gif", ".webp",
+                ".avif", ".svg", ".ico", ".woff", ".woff2", ".ttf", ".txt", ".xml",
             ]),
             paths: strings(&["/favicon.ico", "/robots.txt", "/sitemap.xml"]),
         }
@@ -332,7 +347,16 @@ impl Default for ConsentConfig {
     fn default() -> Self {
         ConsentConfig {
             cookie: "edgeseg_consent".into(),
-            no_values: strings(&["0", "no", "false", "deny", "denied", "reject", "rejected", "withdrawn"]),
+            no_values: strings(&[
+                "0",
+                "no",
+                "false",
+                "deny",
+                "denied",
+                "reject",
+                "rejected",
+                "withdrawn",
+            ]),
         }
     }
 }
@@ -469,7 +493,8 @@ impl StoreConfig {
 
     /// Parses and checks a whole config. Errors name the field (`routes[3].pattern`).
     pub fn from_json(text: &str) -> Result<StoreConfig, ConfigError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Json(e.to_string()))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ConfigError::Json(e.to_string()))?;
         let Value::Object(object) = value else {
             return Err(invalid("(root)", "must be a JSON object"));
         };
@@ -483,7 +508,8 @@ impl StoreConfig {
                 let mut days = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     let field = format!("calendar[{i}]");
-                    let day = SpecialDay::deserialize(item).map_err(|e| invalid(&field, e.to_string()))?;
+                    let day = SpecialDay::deserialize(item)
+                        .map_err(|e| invalid(&field, e.to_string()))?;
                     day.validate().map_err(|m| invalid(&field, m))?;
                     days.push(day);
                 }
@@ -515,9 +541,13 @@ impl StoreConfig {
             return Err(invalid("ttl.session_secs", "must be positive"));
         }
         if self.ttl.customer_secs < self.ttl.session_secs {
-            return Err(invalid("ttl.customer_secs", "must be at least ttl.session_secs"));
+            return Err(invalid(
+                "ttl.customer_secs",
+                "must be at least ttl.session_secs",
+            ));
         }
-        if self.beacon.max_bytes == 0 || self.beacon.max_events == 0 || self.beacon.per_minute == 0 {
+        if self.beacon.max_bytes == 0 || self.beacon.max_events == 0 || self.beacon.per_minute == 0
+        {
             return Err(invalid("beacon", "limits must be positive"));
         }
         if !is_cookie_name(&self.consent.cookie) {
@@ -567,7 +597,10 @@ fn parse_routes(value: Option<&Value>) -> Result<Vec<Route>, ConfigError> {
         };
         let method = match raw.method {
             Some(m) if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) => {
-                return Err(invalid(format!("{field}.method"), format!("{m:?} is not an HTTP method")));
+                return Err(invalid(
+                    format!("{field}.method"),
+                    format!("{m:?} is not an HTTP method"),
+                ));
             }
             other => other.map(|m| m.to_ascii_uppercase()),
         };
@@ -603,7 +636,10 @@ mod tests {
     fn routes_match() {
         let c = StoreConfig::default_store();
         let page = |m: &str, p: &str| c.route(m, p).map(|(r, params)| (r.target, params));
-        assert_eq!(page("GET", "/"), Some((RouteTarget::Page(PageType::Home), vec![])));
+        assert_eq!(
+            page("GET", "/"),
+            Some((RouteTarget::Page(PageType::Home), vec![]))
+        );
         assert_eq!(
             page("GET", "/product/42"),
             Some((
@@ -652,19 +688,26 @@ mod tests {
         let err = |json: &str| StoreConfig::from_json(json).unwrap_err().to_string();
         assert!(err("{").contains("not valid JSON"));
         assert!(err("{}").contains("routes"));
-        assert!(err(r#"{"routes":[{"pattern":"/x/*/y","page":"home"}]}"#).contains("routes[0].pattern"));
+        assert!(
+            err(r#"{"routes":[{"pattern":"/x/*/y","page":"home"}]}"#).contains("routes[0].pattern")
+        );
         assert!(err(r#"{"routes":[{"pattern":"/","page":"nope"}]}"#).contains("routes[0]"));
         assert!(err(r#"{"routes":[{"pattern":"/"}]}"#).contains("exactly one"));
         assert!(err(r#"{"routes":[],"holdout":{"share":1.5}}"#).contains("holdout.share"));
         assert!(err(r#"{"routes":[],"ttl":{"session_secs":"x"}}"#).contains("ttl"));
         assert!(err(r#"{"routes":[],"bogus":1}"#).contains("bogus"));
-        assert!(err(r#"{"routes":[],"calendar":[{"name":"x","date":"2-30"}]}"#).contains("calendar[0]"));
+        assert!(
+            err(r#"{"routes":[],"calendar":[{"name":"x","date":"2-30"}]}"#).contains("calendar[0]")
+        );
         assert!(err(r#"{"routes":[],"params":{"serch":["q"]}}"#).contains("params"));
     }
 
     #[test]
     fn partial_override_keeps_defaults() {
-        let c = StoreConfig::from_json(r#"{"routes":[{"pattern":"/shop/:product","page":"product"}],"holdout":{"share":0.1}}"#).unwrap();
+        let c = StoreConfig::from_json(
+            r#"{"routes":[{"pattern":"/shop/:product","page":"product"}],"holdout":{"share":0.1}}"#,
+        )
+        .unwrap();
         assert_eq!(c.holdout.share, 0.1);
         assert_eq!(c.holdout.salt, "edgeseg");
         assert_eq!(c.ttl.session_secs, 1800);
@@ -674,7 +717,14 @@ mod tests {
     #[test]
     fn price_sort_and_filters() {
         let p = ParamNames::default();
-        for v in ["price", "price_asc", "-price", "Price-Desc", "price:asc", "lowest_price"] {
+        for v in [
+            "price",
+            "price_asc",
+            "-price",
+            "Price-Desc",
+            "price:asc",
+            "lowest_price",
+        ] {
             assert!(p.is_price_sort(v), "{v}");
         }
         for v in ["pricey", "newest", "", "rating"] {
@@ -688,7 +738,13 @@ mod tests {
     #[test]
     fn ignore_rules() {
         let i = IgnoreRules::default();
-        for p in ["/assets/app.css", "/x/site.CSS", "/favicon.ico", "/__edgeseg/events", "/img/a.webp"] {
+        for p in [
+            "/assets/app.css",
+            "/x/site.CSS",
+            "/favicon.ico",
+            "/__edgeseg/events",
+            "/img/a.webp",
+        ] {
             assert!(i.is_ignored(p), "{p}");
         }
         assert!(!i.is_ignored("/product/42"));

@@ -28,7 +28,10 @@ pub struct PageStat {
 
 impl PageStat {
     fn check(&self) -> Result<(), String> {
-        for (name, v) in [("bounce_rate", self.bounce_rate), ("exit_rate", self.exit_rate)] {
+        for (name, v) in [
+            ("bounce_rate", self.bounce_rate),
+            ("exit_rate", self.exit_rate),
+        ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{name}: {v} is outside 0..1"));
             }
@@ -76,13 +79,17 @@ impl PageStats {
         let stats: PageStats =
             serde_json::from_str(text).map_err(|e| PageStatsError::Json(e.to_string()))?;
         let invalid = |field: String, message: String| PageStatsError::Invalid { field, message };
-        stats.default.check().map_err(|m| invalid("default".into(), m))?;
+        stats
+            .default
+            .check()
+            .map_err(|m| invalid("default".into(), m))?;
         for (page_type, stat) in &stats.page_types {
             stat.check()
                 .map_err(|m| invalid(format!("page_types.{}", page_type.as_str()), m))?;
         }
         for (path, stat) in &stats.paths {
-            stat.check().map_err(|m| invalid(format!("paths.{path:?}"), m))?;
+            stat.check()
+                .map_err(|m| invalid(format!("paths.{path:?}"), m))?;
         }
         Ok(stats)
     }

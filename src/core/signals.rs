@@ -136,14 +136,28 @@ pub enum Event {
     /// Any tracked request: activity (visit rollover) and the visit's client context.
     Request(ClientContext),
     PageView(PageView),
-    CartAdd { product: Option<String> },
-    CartRemove { product: Option<String> },
+    CartAdd {
+        product: Option<String>,
+    },
+    CartRemove {
+        product: Option<String>,
+    },
     /// Beacon: time spent on a page, replacing the estimate from the next request.
-    Dwell { page: String, ms: u64 },
+    Dwell {
+        page: String,
+        ms: u64,
+    },
     /// Beacon: scroll depth on a page, 0..=100.
-    Scroll { page: String, depth: u8 },
-    Compare { product: String },
-    Hover { product: String },
+    Scroll {
+        page: String,
+        depth: u8,
+    },
+    Compare {
+        product: String,
+    },
+    Hover {
+        product: String,
+    },
 }
 
 /// Whether the request is something the session should see at all.
@@ -362,15 +376,41 @@ pub fn client_context(req: &RequestInfo) -> ClientContext {
         os: os_code(ua),
         browser: browser_code(ua),
         region: region_code(req.continent.as_deref()),
-        traffic_source: traffic_source(&req.host, &parse_pairs(&req.query), req.referrer.as_deref()),
+        traffic_source: traffic_source(
+            &req.host,
+            &parse_pairs(&req.query),
+            req.referrer.as_deref(),
+        ),
     }
 }
 
 const BOT_TOKENS: &[&str] = &[
-    "bot", "crawl", "spider", "slurp", "headless", "lighthouse", "facebookexternalhit",
-    "python-requests", "python-urllib", "curl/", "wget/", "httpclient", "go-http-client",
-    "java/", "okhttp", "axios/", "node-fetch", "scrapy", "phantomjs", "preview",
-    "mediapartners-google", "feedfetcher", "pingdom", "uptime", "monitor", "archiver",
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "headless",
+    "lighthouse",
+    "facebookexternalhit",
+    "python-requests",
+    "python-urllib",
+    "curl/",
+    "wget/",
+    "httpclient",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "axios/",
+    "node-fetch",
+    "scrapy",
+    "phantomjs",
+    "preview",
+    "mediapartners-google",
+    "feedfetcher",
+    "pingdom",
+    "uptime",
+    "monitor",
+    "archiver",
 ];
 
 /// Whether the user agent belongs to a crawler, monitor or HTTP library.
@@ -389,9 +429,15 @@ pub fn device_class(ua: &str) -> Device {
         return Device::Bot;
     }
     let has = |t: &str| lower.contains(t);
-    if has("ipad") || has("tablet") || has("kindle") || has("silk/") || (has("android") && !has("mobile")) {
+    if has("ipad")
+        || has("tablet")
+        || has("kindle")
+        || has("silk/")
+        || (has("android") && !has("mobile"))
+    {
         Device::Tablet
-    } else if has("mobi") || has("iphone") || has("ipod") || has("android") || has("windows phone") {
+    } else if has("mobi") || has("iphone") || has("ipod") || has("android") || has("windows phone")
+    {
         Device::Mobile
     } else if has("windows") || has("macintosh") || has("x11") || has("cros") || has("linux") {
         Device::Desktop
@@ -443,7 +489,11 @@ pub fn browser_code(ua: &str) -> u8 {
 }
 
 pub fn region_code(continent: Option<&str>) -> u8 {
-    match continent.map(str::trim).map(str::to_ascii_uppercase).as_deref() {
+    match continent
+        .map(str::trim)
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("EU") => 1,
         Some("NA") => 2,
         Some("SA") => 3,
@@ -456,18 +506,54 @@ pub fn region_code(continent: Option<&str>) -> u8 {
 }
 
 const SEARCH_ENGINES: &[&str] = &[
-    "google.", "bing.", "duckduckgo.", "yahoo.", "yandex.", "baidu.", "ecosia.", "search.brave.",
-    "startpage.", "qwant.", "naver.", "seznam.",
+    "google.",
+    "bing.",
+    "duckduckgo.",
+    "yahoo.",
+    "yandex.",
+    "baidu.",
+    "ecosia.",
+    "search.brave.",
+    "startpage.",
+    "qwant.",
+    "naver.",
+    "seznam.",
 ];
 const SOCIAL_SITES: &[&str] = &[
-    "facebook.", "fb.", "instagram.", "t.co", "twitter.", "x.com", "linkedin.", "lnkd.in",
-    "pinterest.", "reddit.", "tiktok.", "youtube.", "youtu.be", "snapchat.", "threads.net",
-    "bsky.app", "mastodon.", "whatsapp.", "telegram.",
+    "facebook.",
+    "fb.",
+    "instagram.",
+    "t.co",
+    "twitter.",
+    "x.com",
+    "linkedin.",
+    "lnkd.in",
+    "pinterest.",
+    "reddit.",
+    "tiktok.",
+    "youtube.",
+    "youtu.be",
+    "snapchat.",
+    "threads.net",
+    "bsky.app",
+    "mastodon.",
+    "whatsapp.",
+    "telegram.",
 ];
-const WEBMAIL: &[&str] = &["mail.google.", "outlook.", "mail.yahoo.", "mail.proton.", "webmail."];
+const WEBMAIL: &[&str] = &[
+    "mail.google.",
+    "outlook.",
+    "mail.yahoo.",
+    "mail.proton.",
+    "webmail.",
+];
 
 /// The visit's traffic source: `utm_medium` (and click ids) first, then the referrer.
-pub fn traffic_source(host: &str, query: &[(String, String)], referrer: Option<&str>) -> TrafficSource {
+pub fn traffic_source(
+    host: &str,
+    query: &[(String, String)],
+    referrer: Option<&str>,
+) -> TrafficSource {
     let get = |name: &str| {
         query
             .iter()
@@ -476,11 +562,36 @@ pub fn traffic_source(host: &str, query: &[(String, String)], referrer: Option<&
     };
     if let Some(medium) = get("utm_medium") {
         let m = medium.as_str();
-        return if ["cpc", "ppc", "paid", "paidsearch", "paid_search", "cpm", "cpa", "display", "banner", "paid_social", "paidsocial", "shopping", "affiliate"].contains(&m) {
+        return if [
+            "cpc",
+            "ppc",
+            "paid",
+            "paidsearch",
+            "paid_search",
+            "cpm",
+            "cpa",
+            "display",
+            "banner",
+            "paid_social",
+            "paidsocial",
+            "shopping",
+            "affiliate",
+        ]
+        .contains(&m)
+        {
             TrafficSource::Paid
         } else if ["email", "e-mail", "e_mail", "newsletter", "mail"].contains(&m) {
             TrafficSource::Email
-        } else if ["social", "social-network", "social_network", "social-media", "sm", "social_media"].contains(&m) {
+        } else if [
+            "social",
+            "social-network",
+            "social_network",
+            "social-media",
+            "sm",
+            "social_media",
+        ]
+        .contains(&m)
+        {
             TrafficSource::Social
         } else if m == "organic" {
             TrafficSource::Organic
@@ -488,7 +599,12 @@ pub fn traffic_source(host: &str, query: &[(String, String)], referrer: Option<&
             TrafficSource::Referral
         };
     }
-    if get("gclid").is_some() || get("msclkid").is_some() || get("dclid").is_some() || get("gbraid").is_some() || get("wbraid").is_some() {
+    if get("gclid").is_some()
+        || get("msclkid").is_some()
+        || get("dclid").is_some()
+        || get("gbraid").is_some()
+        || get("wbraid").is_some()
+    {
         return TrafficSource::Paid;
     }
     if get("fbclid").is_some() || get("ttclid").is_some() {
@@ -538,7 +654,9 @@ fn url_host(url: &str) -> Option<String> {
 
 fn normal_host(host: &str) -> String {
     let host = host.split(':').next().unwrap_or("").to_ascii_lowercase();
-    host.strip_prefix("www.").map(str::to_string).unwrap_or(host)
+    host.strip_prefix("www.")
+        .map(str::to_string)
+        .unwrap_or(host)
 }
 
 fn same_site(ref_host: &str, host: &str) -> bool {
@@ -553,10 +671,12 @@ mod tests {
     const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
     const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
     const SAMSUNG_TAB: &str = "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Safari/537.36";
-    const FIREFOX_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.7; rv:132.0) Gecko/20100101 Firefox/132.0";
+    const FIREFOX_MAC: &str =
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.7; rv:132.0) Gecko/20100101 Firefox/132.0";
     const EDGE_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
     const ANDROID_PHONE: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
-    const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    const GOOGLEBOT: &str =
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
     fn req(method: &str, path: &str, query: &str) -> RequestInfo {
         RequestInfo {
@@ -572,15 +692,45 @@ mod tests {
     }
 
     fn main_event(r: &RequestInfo) -> Option<Event> {
-        request_events(r, &StoreConfig::default_store()).into_iter().nth(1)
+        request_events(r, &StoreConfig::default_store())
+            .into_iter()
+            .nth(1)
     }
 
     #[test]
     fn user_agents() {
-        assert_eq!((device_class(CHROME_WIN), os_code(CHROME_WIN), browser_code(CHROME_WIN)), (Device::Desktop, 1, 1));
-        assert_eq!((device_class(SAFARI_IPHONE), os_code(SAFARI_IPHONE), browser_code(SAFARI_IPHONE)), (Device::Mobile, 3, 2));
-        assert_eq!((device_class(SAMSUNG_TAB), os_code(SAMSUNG_TAB), browser_code(SAMSUNG_TAB)), (Device::Tablet, 4, 6));
-        assert_eq!((device_class(FIREFOX_MAC), os_code(FIREFOX_MAC), browser_code(FIREFOX_MAC)), (Device::Desktop, 2, 3));
+        assert_eq!(
+            (
+                device_class(CHROME_WIN),
+                os_code(CHROME_WIN),
+                browser_code(CHROME_WIN)
+            ),
+            (Device::Desktop, 1, 1)
+        );
+        assert_eq!(
+            (
+                device_class(SAFARI_IPHONE),
+                os_code(SAFARI_IPHONE),
+                browser_code(SAFARI_IPHONE)
+            ),
+            (Device::Mobile, 3, 2)
+        );
+        assert_eq!(
+            (
+                device_class(SAMSUNG_TAB),
+                os_code(SAMSUNG_TAB),
+                browser_code(SAMSUNG_TAB)
+            ),
+            (Device::Tablet, 4, 6)
+        );
+        assert_eq!(
+            (
+                device_class(FIREFOX_MAC),
+                os_code(FIREFOX_MAC),
+                browser_code(FIREFOX_MAC)
+            ),
+            (Device::Desktop, 2, 3)
+        );
         assert_eq!(browser_code(EDGE_WIN), 4);
         assert_eq!(device_class(ANDROID_PHONE), Device::Mobile);
         assert_eq!(device_class(GOOGLEBOT), Device::Bot);
@@ -594,22 +744,60 @@ mod tests {
         let q = |s: &str| parse_pairs(s);
         let host = "www.shop.example";
         assert_eq!(traffic_source(host, &[], None), TrafficSource::Direct);
-        assert_eq!(traffic_source(host, &[], Some("https://www.google.com/")), TrafficSource::Organic);
-        assert_eq!(traffic_source(host, &[], Some("https://shop.example/cart")), TrafficSource::Internal);
-        assert_eq!(traffic_source(host, &[], Some("https://l.facebook.com/x")), TrafficSource::Social);
-        assert_eq!(traffic_source(host, &[], Some("https://t.co/abc")), TrafficSource::Social);
-        assert_eq!(traffic_source(host, &[], Some("https://blog.example.org/post")), TrafficSource::Referral);
-        assert_eq!(traffic_source(host, &[], Some("https://mail.google.com/")), TrafficSource::Email);
-        assert_eq!(traffic_source(host, &q("utm_medium=cpc&utm_source=google"), Some("https://www.google.com/")), TrafficSource::Paid);
-        assert_eq!(traffic_source(host, &q("utm_medium=email"), None), TrafficSource::Email);
-        assert_eq!(traffic_source(host, &q("gclid=abc"), None), TrafficSource::Paid);
-        assert_eq!(traffic_source(host, &q("utm_source=partner"), None), TrafficSource::Referral);
-        assert_eq!(traffic_source(host, &[], Some("not a url")), TrafficSource::Direct);
+        assert_eq!(
+            traffic_source(host, &[], Some("https://www.google.com/")),
+            TrafficSource::Organic
+        );
+        assert_eq!(
+            traffic_source(host, &[], Some("https://shop.example/cart")),
+            TrafficSource::Internal
+        );
+        assert_eq!(
+            traffic_source(host, &[], Some("https://l.facebook.com/x")),
+            TrafficSource::Social
+        );
+        assert_eq!(
+            traffic_source(host, &[], Some("https://t.co/abc")),
+            TrafficSource::Social
+        );
+        assert_eq!(
+            traffic_source(host, &[], Some("https://blog.example.org/post")),
+            TrafficSource::Referral
+        );
+        assert_eq!(
+            traffic_source(host, &[], Some("https://mail.google.com/")),
+            TrafficSource::Email
+        );
+        assert_eq!(
+            traffic_source(
+                host,
+                &q("utm_medium=cpc&utm_source=google"),
+                Some("https://www.google.com/")
+            ),
+            TrafficSource::Paid
+        );
+        assert_eq!(
+            traffic_source(host, &q("utm_medium=email"), None),
+            TrafficSource::Email
+        );
+        assert_eq!(
+            traffic_source(host, &q("gclid=abc"), None),
+            TrafficSource::Paid
+        );
+        assert_eq!(
+            traffic_source(host, &q("utm_source=partner"), None),
+            TrafficSource::Referral
+        );
+        assert_eq!(
+            traffic_source(host, &[], Some("not a url")),
+            TrafficSource::Direct
+        );
     }
 
     #[test]
     fn product_page() {
-        let Some(Event::PageView(v)) = main_event(&req("GET", "/product/sku-42", "price=19.90")) else {
+        let Some(Event::PageView(v)) = main_event(&req("GET", "/product/sku-42", "price=19.90"))
+        else {
             panic!("no page view");
         };
         assert_eq!(v.page_type(), PageType::Product);
@@ -619,13 +807,19 @@ mod tests {
 
     #[test]
     fn listing_with_sort_and_filter() {
-        let Some(Event::PageView(v)) = main_event(&req("GET", "/category/Shoes", "sort=price_asc&color=red&page=2")) else {
+        let Some(Event::PageView(v)) = main_event(&req(
+            "GET",
+            "/category/Shoes",
+            "sort=price_asc&color=red&page=2",
+        )) else {
             panic!("no page view");
         };
         assert_eq!(v.page_type(), PageType::Category);
         assert_eq!(v.category.as_deref(), Some("shoes"));
         assert!(v.price_sort && v.filtered && !v.sale);
-        let Some(Event::PageView(v)) = main_event(&req("GET", "/category/shoes", "sort=newest&color=")) else {
+        let Some(Event::PageView(v)) =
+            main_event(&req("GET", "/category/shoes", "sort=newest&color="))
+        else {
             panic!("no page view");
         };
         assert!(!v.price_sort && !v.filtered);
@@ -641,7 +835,8 @@ mod tests {
             panic!();
         };
         assert!(v.sale && v.page_type() == PageType::Sale);
-        let Some(Event::PageView(v)) = main_event(&req("GET", "/category/coats", "on_sale=1")) else {
+        let Some(Event::PageView(v)) = main_event(&req("GET", "/category/coats", "on_sale=1"))
+        else {
             panic!();
         };
         assert!(v.sale);
@@ -649,13 +844,31 @@ mod tests {
 
     #[test]
     fn cart_events_from_urls() {
-        assert_eq!(main_event(&req("POST", "/cart/add", "product=42")), Some(Event::CartAdd { product: Some("42".into()) }));
-        assert_eq!(main_event(&req("POST", "/cart/remove/42", "")), Some(Event::CartRemove { product: Some("42".into()) }));
+        assert_eq!(
+            main_event(&req("POST", "/cart/add", "product=42")),
+            Some(Event::CartAdd {
+                product: Some("42".into())
+            })
+        );
+        assert_eq!(
+            main_event(&req("POST", "/cart/remove/42", "")),
+            Some(Event::CartRemove {
+                product: Some("42".into())
+            })
+        );
         let mut form = req("POST", "/cart/add", "");
         form.form = Some("product_id=7&qty=1".into());
-        assert_eq!(main_event(&form), Some(Event::CartAdd { product: Some("7".into()) }));
+        assert_eq!(
+            main_event(&form),
+            Some(Event::CartAdd {
+                product: Some("7".into())
+            })
+        );
         // A junk product id is dropped, the event is kept.
-        assert_eq!(main_event(&req("POST", "/cart/add", "product=%3Cscript%3E")), Some(Event::CartAdd { product: None }));
+        assert_eq!(
+            main_event(&req("POST", "/cart/add", "product=%3Cscript%3E")),
+            Some(Event::CartAdd { product: None })
+        );
     }
 
     #[test]
@@ -666,8 +879,12 @@ mod tests {
         assert!(request_events(&req("POST", "/newsletter", ""), &c).is_empty());
         assert!(request_events(&req("HEAD", "/", ""), &c).is_empty());
         let events = request_events(&req("GET", "/lookbook", ""), &c);
-        assert!(matches!(events.first(), Some(Event::Request(ctx)) if ctx.region == 1 && ctx.device == Device::Desktop));
-        assert!(matches!(events.get(1), Some(Event::PageView(v)) if v.page_type() == PageType::Other));
+        assert!(
+            matches!(events.first(), Some(Event::Request(ctx)) if ctx.region == 1 && ctx.device == Device::Desktop)
+        );
+        assert!(
+            matches!(events.get(1), Some(Event::PageView(v)) if v.page_type() == PageType::Other)
+        );
         assert_eq!(events.len(), 2);
     }
 
@@ -676,9 +893,19 @@ mod tests {
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("a%20b%FF"), "a b\u{FFFD}");
         let pairs = parse_pairs("&&=x&a&b==c");
-        assert_eq!(pairs, vec![("".into(), "x".into()), ("a".into(), "".into()), ("b".into(), "=c".into())]);
+        assert_eq!(
+            pairs,
+            vec![
+                ("".into(), "x".into()),
+                ("a".into(), "".into()),
+                ("b".into(), "=c".into())
+            ]
+        );
         let c = StoreConfig::default_store();
-        let _ = request_events(&req("GET", "/product/%E0%A4%A", "price=NaN&price=1e400"), &c);
+        let _ = request_events(
+            &req("GET", "/product/%E0%A4%A", "price=NaN&price=1e400"),
+            &c,
+        );
         let _ = request_events(&req("GET", "", ""), &c);
         let _ = request_events(&req("", "//", "%"), &c);
     }
