@@ -211,7 +211,8 @@ impl SpecialDay {
                 day: 1,
             }
             .weekday();
-            1 + (weekday + 7 - first) % 7 + 7 * (nth as u32 - 1)
+            let weeks = u32::try_from(nth - 1).unwrap_or(0).min(5);
+            1 + (weekday + 7 - first) % 7 + 7 * weeks
         } else {
             let last_day = days_in_month(year, month);
             let last = CivilDate {
@@ -340,6 +341,19 @@ mod tests {
             offset_days: 0,
         };
         assert_eq!(memorial.in_year(2026).unwrap().day, 25);
+    }
+
+    #[test]
+    fn absurd_entries_do_not_panic() {
+        let mut day = default_special_days().remove(1);
+        for nth in [i32::MAX, i32::MIN, 0, 6] {
+            day.nth = Some(nth);
+            let _ = day.in_year(2026);
+        }
+        day.offset_days = i32::MAX;
+        let _ = day.in_year(i32::MAX);
+        let _ = special_day(i64::MAX, &default_special_days());
+        let _ = special_day(i64::MIN, &default_special_days());
     }
 
     #[test]

@@ -52,6 +52,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Reads the contract's spelling (`num`, `label`, `list`), as in a manifest.
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "num" => Some(Kind::Num),
+            "label" => Some(Kind::Label),
+            "list" => Some(Kind::List),
+            _ => None,
+        }
+    }
+
     /// The contract's (and the manifest's) spelling.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -3,6 +3,16 @@
 //!
 //! Anything that cannot be represented (an id that is not a token or key, a NaN) is
 //! left out rather than sent malformed: a header is never worth failing a request.
+//!
+//! A model classification with one matching rule segment renders as:
+//!
+//! ```text
+//! edgeseg-reason: MODEL
+//! edgeseg-segment: focused_buyer;confidence=0.812;intent=0.344
+//! edgeseg-signals: page_values=0.213;v=12.5, bounce_rates=-0.041;v=0.02
+//! edgeseg-rules: cart_abandoner=("cart_adds gte 1 [2]" "checkouts eq 0 [0]");priority=90
+//! edgeseg-version: model="2026.11.21-1", rules="2026.11.21-1"
+//! ```
 
 use sfv::{Decimal, DictSerializer, Integer, ItemSerializer, KeyRef, StringRef, TokenRef};
 
