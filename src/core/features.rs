@@ -329,6 +329,33 @@ mod tests {
         assert_eq!(field_kind("nope"), None);
     }
 
+    /// `FIELDS` is exactly the field tables of contract section 1, names and kinds.
+    #[test]
+    fn fields_match_the_contract() {
+        let contract = include_str!("../../docs/contracts.md");
+        let section = contract
+            .split("## 1.")
+            .nth(1)
+            .and_then(|s| s.split("## 2.").next())
+            .unwrap();
+        let documented: Vec<(String, String)> = section
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((name.to_string(), cells.get(2)?.to_string()))
+            })
+            .collect();
+        let ours: Vec<(String, String)> = FIELDS
+            .iter()
+            .map(|(n, k)| (n.to_string(), k.as_str().to_string()))
+            .collect();
+        assert_eq!(ours, documented);
+        for (_, kind) in FIELDS {
+            assert_eq!(Kind::parse(kind.as_str()), Some(*kind));
+        }
+    }
+
     #[test]
     fn a_browsing_session() {
         let config = StoreConfig::default_store();

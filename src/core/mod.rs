@@ -11,6 +11,8 @@ pub mod calendar;
 pub mod classify;
 pub mod config;
 pub mod features;
+#[cfg(test)]
+mod flow_tests;
 pub mod headers;
 pub mod identity;
 pub mod model;

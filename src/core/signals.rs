@@ -108,6 +108,13 @@ pub struct ClientContext {
     pub traffic_source: TrafficSource,
 }
 
+impl ClientContext {
+    /// Crawlers and HTTP libraries: the shell may pass them through unclassified.
+    pub fn is_bot(&self) -> bool {
+        self.device == Device::Bot
+    }
+}
+
 /// A page view, with what its URL says.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PageView {
