@@ -20,3 +20,5 @@ pub mod page_stats;
 pub mod rules;
 pub mod session;
 pub mod signals;
+pub mod traffic;
+pub mod user_agent;

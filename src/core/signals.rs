@@ -3,12 +3,15 @@
 //! The shell describes the request in a [`RequestInfo`] (no HTTP types here); this module
 //! decides what it means: a page view of some type, a cart change, or nothing (assets,
 //! the worker's own endpoints). It also reads the visit's context: device, OS and
-//! browser from the user agent, region from the `cf` continent, traffic source from
-//! `utm_*` and the referrer. The beacon's events are parsed in [`crate::core::beacon`].
+//! browser from the user agent ([`crate::core::user_agent`]), region from the `cf`
+//! continent, traffic source from `utm_*` and the referrer ([`crate::core::traffic`]).
+//! The beacon's events are parsed in [`crate::core::beacon`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::{PageType, RouteTarget, StoreConfig, UrlEvent};
+pub use crate::core::traffic::{traffic_source, TrafficSource};
+pub use crate::core::user_agent::{browser_code, device_class, is_bot, os_code, Device};
 
 /// What the shell knows about one request, without any HTTP library's types.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,71 +31,6 @@ pub struct RequestInfo {
     pub continent: Option<String>,
     /// Request time, Unix milliseconds.
     pub now_ms: i64,
-}
-
-/// Device class from the user agent (`device` field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Device {
-    Mobile,
-    Tablet,
-    Desktop,
-    Bot,
-    #[default]
-    Unknown,
-}
-
-impl Device {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Device::Mobile => "mobile",
-            Device::Tablet => "tablet",
-            Device::Desktop => "desktop",
-            Device::Bot => "bot",
-            Device::Unknown => "unknown",
-        }
-    }
-}
-
-/// Where the visit came from (`traffic_source`; `traffic_type` is its code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrafficSource {
-    #[default]
-    Direct,
-    Organic,
-    Paid,
-    Social,
-    Email,
-    Referral,
-    Internal,
-}
-
-impl TrafficSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrafficSource::Direct => "direct",
-            TrafficSource::Organic => "organic",
-            TrafficSource::Paid => "paid",
-            TrafficSource::Social => "social",
-            TrafficSource::Email => "email",
-            TrafficSource::Referral => "referral",
-            TrafficSource::Internal => "internal",
-        }
-    }
-
-    /// Contract section 1 code: 1 direct .. 7 internal.
-    pub fn code(self) -> u8 {
-        match self {
-            TrafficSource::Direct => 1,
-            TrafficSource::Organic => 2,
-            TrafficSource::Paid => 3,
-            TrafficSource::Social => 4,
-            TrafficSource::Email => 5,
-            TrafficSource::Referral => 6,
-            TrafficSource::Internal => 7,
-        }
-    }
 }
 
 /// The context of the request's client: kept per visit by the session.
@@ -391,110 +329,6 @@ pub fn client_context(req: &RequestInfo) -> ClientContext {
     }
 }
 
-const BOT_TOKENS: &[&str] = &[
-    "bot",
-    "crawl",
-    "spider",
-    "slurp",
-    "headless",
-    "lighthouse",
-    "facebookexternalhit",
-    "python-requests",
-    "python-urllib",
-    "curl/",
-    "wget/",
-    "httpclient",
-    "go-http-client",
-    "java/",
-    "okhttp",
-    "axios/",
-    "node-fetch",
-    "scrapy",
-    "phantomjs",
-    "preview",
-    "mediapartners-google",
-    "feedfetcher",
-    "pingdom",
-    "uptime",
-    "monitor",
-    "archiver",
-];
-
-/// Whether the user agent belongs to a crawler, monitor or HTTP library.
-pub fn is_bot(ua: &str) -> bool {
-    // "cubot" is a phone maker, not a crawler.
-    let ua = ua.to_ascii_lowercase().replace("cubot", "");
-    BOT_TOKENS.iter().any(|t| ua.contains(t))
-}
-
-pub fn device_class(ua: &str) -> Device {
-    let lower = ua.to_ascii_lowercase();
-    if lower.trim().is_empty() {
-        return Device::Unknown;
-    }
-    if is_bot(&lower) {
-        return Device::Bot;
-    }
-    let has = |t: &str| lower.contains(t);
-    if has("ipad")
-        || has("tablet")
-        || has("kindle")
-        || has("silk/")
-        || (has("android") && !has("mobile"))
-    {
-        Device::Tablet
-    } else if has("mobi") || has("iphone") || has("ipod") || has("android") || has("windows phone")
-    {
-        Device::Mobile
-    } else if has("windows") || has("macintosh") || has("x11") || has("cros") || has("linux") {
-        Device::Desktop
-    } else {
-        Device::Unknown
-    }
-}
-
-pub fn os_code(ua: &str) -> u8 {
-    let lower = ua.to_ascii_lowercase();
-    let has = |t: &str| lower.contains(t);
-    if has("windows phone") {
-        0
-    } else if has("windows") {
-        1
-    } else if has("iphone") || has("ipad") || has("ipod") {
-        3
-    } else if has("android") {
-        4
-    } else if has("cros") {
-        6
-    } else if has("macintosh") || has("mac os x") {
-        2
-    } else if has("linux") || has("x11") {
-        5
-    } else {
-        0
-    }
-}
-
-pub fn browser_code(ua: &str) -> u8 {
-    let lower = ua.to_ascii_lowercase();
-    let has = |t: &str| lower.contains(t);
-    if has("samsungbrowser") {
-        6
-    } else if has("opr/") || has("opera") || has("opt/") {
-        5
-    } else if has("edg/") || has("edge/") || has("edga/") || has("edgios/") {
-        4
-    } else if has("firefox/") || has("fxios/") {
-        3
-    } else if has("chrome/") || has("crios/") || has("chromium/") {
-        1
-    } else if has("safari/") {
-        2
-    } else {
-        0
-    }
-}
-
 pub fn region_code(continent: Option<&str>) -> u8 {
     match continent
         .map(str::trim)
@@ -512,178 +346,11 @@ pub fn region_code(continent: Option<&str>) -> u8 {
     }
 }
 
-const SEARCH_ENGINES: &[&str] = &[
-    "google.",
-    "bing.",
-    "duckduckgo.",
-    "yahoo.",
-    "yandex.",
-    "baidu.",
-    "ecosia.",
-    "search.brave.",
-    "startpage.",
-    "qwant.",
-    "naver.",
-    "seznam.",
-];
-const SOCIAL_SITES: &[&str] = &[
-    "facebook.",
-    "fb.",
-    "instagram.",
-    "t.co",
-    "twitter.",
-    "x.com",
-    "linkedin.",
-    "lnkd.in",
-    "pinterest.",
-    "reddit.",
-    "tiktok.",
-    "youtube.",
-    "youtu.be",
-    "snapchat.",
-    "threads.net",
-    "bsky.app",
-    "mastodon.",
-    "whatsapp.",
-    "telegram.",
-];
-const WEBMAIL: &[&str] = &[
-    "mail.google.",
-    "outlook.",
-    "mail.yahoo.",
-    "mail.proton.",
-    "webmail.",
-];
-
-/// The visit's traffic source: `utm_medium` (and click ids) first, then the referrer.
-pub fn traffic_source(
-    host: &str,
-    query: &[(String, String)],
-    referrer: Option<&str>,
-) -> TrafficSource {
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.trim().is_empty())
-            .map(|(_, v)| v.trim().to_ascii_lowercase())
-    };
-    if let Some(medium) = get("utm_medium") {
-        let m = medium.as_str();
-        return if [
-            "cpc",
-            "ppc",
-            "paid",
-            "paidsearch",
-            "paid_search",
-            "cpm",
-            "cpa",
-            "display",
-            "banner",
-            "paid_social",
-            "paidsocial",
-            "shopping",
-            "affiliate",
-        ]
-        .contains(&m)
-        {
-            TrafficSource::Paid
-        } else if ["email", "e-mail", "e_mail", "newsletter", "mail"].contains(&m) {
-            TrafficSource::Email
-        } else if [
-            "social",
-            "social-network",
-            "social_network",
-            "social-media",
-            "sm",
-            "social_media",
-        ]
-        .contains(&m)
-        {
-            TrafficSource::Social
-        } else if m == "organic" {
-            TrafficSource::Organic
-        } else {
-            TrafficSource::Referral
-        };
-    }
-    if get("gclid").is_some()
-        || get("msclkid").is_some()
-        || get("dclid").is_some()
-        || get("gbraid").is_some()
-        || get("wbraid").is_some()
-    {
-        return TrafficSource::Paid;
-    }
-    if get("fbclid").is_some() || get("ttclid").is_some() {
-        return TrafficSource::Social;
-    }
-    if let Some(source) = get("utm_source") {
-        if ["newsletter", "email", "mailchimp", "klaviyo"].contains(&source.as_str()) {
-            return TrafficSource::Email;
-        }
-    }
-    let Some(ref_host) = referrer.and_then(url_host) else {
-        return if get("utm_source").is_some() {
-            TrafficSource::Referral
-        } else {
-            TrafficSource::Direct
-        };
-    };
-    if same_site(&ref_host, host) {
-        return TrafficSource::Internal;
-    }
-    let matches = |list: &[&str]| {
-        list.iter().any(|d| {
-            ref_host.starts_with(d)
-                || ref_host.contains(&format!(".{d}"))
-                || (!d.ends_with('.') && ref_host == *d)
-        })
-    };
-    if matches(WEBMAIL) {
-        TrafficSource::Email
-    } else if matches(SEARCH_ENGINES) {
-        TrafficSource::Organic
-    } else if matches(SOCIAL_SITES) {
-        TrafficSource::Social
-    } else {
-        TrafficSource::Referral
-    }
-}
-
-/// The lower-case host of an absolute URL, without userinfo, port or `www.`.
-fn url_host(url: &str) -> Option<String> {
-    let rest = url.trim().split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    let host = host.split(':').next()?.to_ascii_lowercase();
-    (!host.is_empty()).then(|| normal_host(&host))
-}
-
-fn normal_host(host: &str) -> String {
-    let host = host.split(':').next().unwrap_or("").to_ascii_lowercase();
-    host.strip_prefix("www.")
-        .map(str::to_string)
-        .unwrap_or(host)
-}
-
-fn same_site(ref_host: &str, host: &str) -> bool {
-    let host = normal_host(host);
-    !host.is_empty() && ref_host == host
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-    const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
-    const SAMSUNG_TAB: &str = "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Safari/537.36";
-    const FIREFOX_MAC: &str =
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.7; rv:132.0) Gecko/20100101 Firefox/132.0";
-    const EDGE_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
-    const ANDROID_PHONE: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
-    const GOOGLEBOT: &str =
-        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
     fn req(method: &str, path: &str, query: &str) -> RequestInfo {
         RequestInfo {
@@ -702,103 +369,6 @@ mod tests {
         request_events(r, &StoreConfig::default_store())
             .into_iter()
             .nth(1)
-    }
-
-    #[test]
-    fn user_agents() {
-        assert_eq!(
-            (
-                device_class(CHROME_WIN),
-                os_code(CHROME_WIN),
-                browser_code(CHROME_WIN)
-            ),
-            (Device::Desktop, 1, 1)
-        );
-        assert_eq!(
-            (
-                device_class(SAFARI_IPHONE),
-                os_code(SAFARI_IPHONE),
-                browser_code(SAFARI_IPHONE)
-            ),
-            (Device::Mobile, 3, 2)
-        );
-        assert_eq!(
-            (
-                device_class(SAMSUNG_TAB),
-                os_code(SAMSUNG_TAB),
-                browser_code(SAMSUNG_TAB)
-            ),
-            (Device::Tablet, 4, 6)
-        );
-        assert_eq!(
-            (
-                device_class(FIREFOX_MAC),
-                os_code(FIREFOX_MAC),
-                browser_code(FIREFOX_MAC)
-            ),
-            (Device::Desktop, 2, 3)
-        );
-        assert_eq!(browser_code(EDGE_WIN), 4);
-        assert_eq!(device_class(ANDROID_PHONE), Device::Mobile);
-        assert_eq!(device_class(GOOGLEBOT), Device::Bot);
-        assert_eq!(device_class("curl/8.5.0"), Device::Bot);
-        assert_eq!(device_class(""), Device::Unknown);
-        assert!(!is_bot("Mozilla/5.0 (Linux; Android 10; CUBOT X30) Mobile"));
-    }
-
-    #[test]
-    fn traffic_sources() {
-        let q = |s: &str| parse_pairs(s);
-        let host = "www.shop.example";
-        assert_eq!(traffic_source(host, &[], None), TrafficSource::Direct);
-        assert_eq!(
-            traffic_source(host, &[], Some("https://www.google.com/")),
-            TrafficSource::Organic
-        );
-        assert_eq!(
-            traffic_source(host, &[], Some("https://shop.example/cart")),
-            TrafficSource::Internal
-        );
-        assert_eq!(
-            traffic_source(host, &[], Some("https://l.facebook.com/x")),
-            TrafficSource::Social
-        );
-        assert_eq!(
-            traffic_source(host, &[], Some("https://t.co/abc")),
-            TrafficSource::Social
-        );
-        assert_eq!(
-            traffic_source(host, &[], Some("https://blog.example.org/post")),
-            TrafficSource::Referral
-        );
-        assert_eq!(
-            traffic_source(host, &[], Some("https://mail.google.com/")),
-            TrafficSource::Email
-        );
-        assert_eq!(
-            traffic_source(
-                host,
-                &q("utm_medium=cpc&utm_source=google"),
-                Some("https://www.google.com/")
-            ),
-            TrafficSource::Paid
-        );
-        assert_eq!(
-            traffic_source(host, &q("utm_medium=email"), None),
-            TrafficSource::Email
-        );
-        assert_eq!(
-            traffic_source(host, &q("gclid=abc"), None),
-            TrafficSource::Paid
-        );
-        assert_eq!(
-            traffic_source(host, &q("utm_source=partner"), None),
-            TrafficSource::Referral
-        );
-        assert_eq!(
-            traffic_source(host, &[], Some("not a url")),
-            TrafficSource::Direct
-        );
     }
 
     #[test]
