@@ -422,6 +422,10 @@ impl TtlConfig {
     pub fn session_ms(&self) -> i64 {
         i64::try_from(self.session_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
     }
+
+    pub fn customer_ms(&self) -> i64 {
+        i64::try_from(self.customer_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
 }
 
 /// Limits of the client beacon (contract section 5).

@@ -289,6 +289,17 @@ impl SessionState {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Forgets a visitor not seen for longer than `ttl.customer_secs` (the cookie's
+    /// lifetime): storage may outlive it, the profile must not. `true` when reset.
+    pub fn forget_if_expired(&mut self, now_ms: i64, config: &StoreConfig) -> bool {
+        let expired = self.last_seen_ms != 0
+            && now_ms.saturating_sub(self.last_seen_ms) > config.ttl.customer_ms();
+        if expired {
+            *self = SessionState::default();
+        }
+        expired
+    }
+
     /// Marks the state as a logged-in customer's.
     pub fn mark_customer(&mut self) {
         self.is_customer = true;
@@ -693,6 +704,17 @@ mod tests {
         // Fields added later within v1 default when missing.
         let (state, how) = SessionState::from_stored(Some(br#"{"v":1,"previous_visits":3}"#));
         assert_eq!((state.previous_visits, how), (3, Stored::Loaded));
+    }
+
+    #[test]
+    fn profiles_expire_after_the_customer_ttl() {
+        let config = StoreConfig::default_store();
+        let mut s = SessionState::default();
+        apply(&mut s, &[view("/", PageType::Home)], T0);
+        assert!(!s.forget_if_expired(T0 + 29 * 86_400_000, &config));
+        assert_eq!(s.first_seen_ms, T0);
+        assert!(s.forget_if_expired(T0 + 31 * 86_400_000, &config));
+        assert_eq!(s, SessionState::default());
     }
 
     #[test]
