@@ -32,7 +32,9 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError 
 }
 
 /// The kind of a page, as the session aggregates count it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PageType {
     Home,
@@ -44,6 +46,7 @@ pub enum PageType {
     Account,
     Info,
     Sale,
+    #[default]
     Other,
 }
 

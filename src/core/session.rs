@@ -452,7 +452,7 @@ fn page_view(
         }
         visit.previous = Some(leaving);
     }
-    let page_type = view.page_type();
+    let page_type = view.page_type;
     visit.current = Some(PageSlot {
         path: path_key(&view.path),
         page_type,
@@ -517,7 +517,7 @@ mod tests {
     fn view(path: &str, page_type: PageType) -> Event {
         Event::PageView(PageView {
             path: path.into(),
-            page_type: Some(page_type),
+            page_type,
             ..PageView::default()
         })
     }
@@ -525,7 +525,7 @@ mod tests {
     fn product(id: &str, price: f64) -> Event {
         Event::PageView(PageView {
             path: format!("/product/{id}"),
-            page_type: Some(PageType::Product),
+            page_type: PageType::Product,
             product: Some(id.into()),
             category: Some("shoes".into()),
             price: Some(price),
@@ -641,7 +641,7 @@ mod tests {
         for i in 0..40 {
             let e = Event::PageView(PageView {
                 path: format!("/category/c{i}"),
-                page_type: Some(PageType::Category),
+                page_type: PageType::Category,
                 category: Some(format!("c{i}")),
                 price_sort: i % 2 == 0,
                 filtered: true,

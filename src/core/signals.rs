@@ -58,7 +58,7 @@ impl ClientContext {
 pub struct PageView {
     /// The path (for page stats and dwell matching).
     pub path: String,
-    pub page_type: Option<PageType>,
+    pub page_type: PageType,
     pub product: Option<String>,
     pub category: Option<String>,
     pub price: Option<f64>,
@@ -67,12 +67,6 @@ pub struct PageView {
     pub price_sort: bool,
     pub filtered: bool,
     pub sale: bool,
-}
-
-impl PageView {
-    pub fn page_type(&self) -> PageType {
-        self.page_type.unwrap_or(PageType::Other)
-    }
 }
 
 /// Something the session counts.
@@ -222,7 +216,7 @@ fn page_view(path: &str, page_type: PageType, at: &Lookup<'_>, config: &StoreCon
     let sale = page_type == PageType::Sale || at.param(&params.sale).is_some_and(is_truthy);
     PageView {
         path: path.chars().take(512).collect(),
-        page_type: Some(page_type),
+        page_type,
         product,
         category,
         price,
@@ -377,7 +371,7 @@ mod tests {
         else {
             panic!("no page view");
         };
-        assert_eq!(v.page_type(), PageType::Product);
+        assert_eq!(v.page_type, PageType::Product);
         assert_eq!(v.product.as_deref(), Some("sku-42"));
         assert_eq!(v.price, Some(19.9));
     }
@@ -391,7 +385,7 @@ mod tests {
         )) else {
             panic!("no page view");
         };
-        assert_eq!(v.page_type(), PageType::Category);
+        assert_eq!(v.page_type, PageType::Category);
         assert_eq!(v.category.as_deref(), Some("shoes"));
         assert!(v.price_sort && v.filtered && !v.sale);
         let Some(Event::PageView(v)) =
@@ -411,7 +405,7 @@ mod tests {
         let Some(Event::PageView(v)) = main_event(&req("GET", "/sale/winter", "")) else {
             panic!();
         };
-        assert!(v.sale && v.page_type() == PageType::Sale);
+        assert!(v.sale && v.page_type == PageType::Sale);
         let Some(Event::PageView(v)) = main_event(&req("GET", "/category/coats", "on_sale=1"))
         else {
             panic!();
@@ -460,7 +454,7 @@ mod tests {
             matches!(events.first(), Some(Event::Request(ctx)) if ctx.region == 1 && ctx.device == Device::Desktop)
         );
         assert!(
-            matches!(events.get(1), Some(Event::PageView(v)) if v.page_type() == PageType::Other)
+            matches!(events.get(1), Some(Event::PageView(v)) if v.page_type == PageType::Other)
         );
         assert_eq!(events.len(), 2);
     }
