@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::core::calendar::{month_label, special_day, CivilDate};
 use crate::core::config::{PageType, StoreConfig};
 use crate::core::page_stats::PageStats;
-use crate::core::session::SessionState;
+use crate::core::session::{SessionState, MAX_CATEGORIES, MAX_PRODUCTS};
 use crate::core::signals::{Device, TrafficSource};
 
 /// One field's value as the rules and the model see it.
@@ -248,8 +248,15 @@ pub fn compute(
     num("cart_adds", f64::from(visit.cart_adds));
     num("cart_removes", f64::from(visit.cart_removes));
     num("checkouts", f64::from(visit.views_of(PageType::Checkout)));
-    num("distinct_products", visit.products.len() as f64);
-    num("distinct_categories", visit.categories.len() as f64);
+    // Stored sets are capped on insert; the `min`s keep a tampered state in bounds too.
+    num(
+        "distinct_products",
+        visit.products.len().min(MAX_PRODUCTS) as f64,
+    );
+    num(
+        "distinct_categories",
+        visit.categories.len().min(MAX_CATEGORIES) as f64,
+    );
     let avg_price = if visit.price_count > 0 {
         visit.price_sum / f64::from(visit.price_count)
     } else {
@@ -278,10 +285,13 @@ pub fn compute(
         .context
         .map_or(TrafficSource::Direct, |c| c.traffic_source);
     f.set("traffic_source", label(source.as_str()));
-    f.set(
-        "categories_viewed",
-        Observed::List(visit.categories.clone()),
-    );
+    let categories = visit
+        .categories
+        .iter()
+        .take(MAX_CATEGORIES)
+        .cloned()
+        .collect();
+    f.set("categories_viewed", Observed::List(categories));
     f
 }
 
