@@ -161,3 +161,75 @@ fn a_returning_visit_after_the_timeout() {
     assert_eq!(state.previous_visits, 1);
     assert!(!headers.iter().any(|(_, v)| v.contains("new_visitor")));
 }
+
+/// Junk from outside (cookies, URLs, user agents, beacon bodies, stored state, config
+/// and rules files) must never panic. A small deterministic generator, no crate needed.
+#[test]
+fn junk_input_never_panics() {
+    use crate::core::identity::{cookie, SessionId};
+
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const ALPHABET: &[u8] =
+        b"/?&=%;:,.-_\"'{}[]()0123456789abcdefXYZ +*\\\x00\xff\xc3\xa9vpageeventstypedwell";
+    let mut junk = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                let r = next() as usize;
+                ALPHABET.get(r % ALPHABET.len()).copied().unwrap_or(b'x')
+            })
+            .collect()
+    };
+    let config = StoreConfig::default_store();
+    let stats = PageStats::default();
+    let templates = [
+        r#"{"v":1,"events":[{"type":"dwell","page":"#,
+        r#"{"v":1,"events":[{"type":"scroll","page":"/","depth":"#,
+        r#"{"routes":[{"pattern":"#,
+        r#"{"version":"x","segments":[{"name":"#,
+    ];
+    for round in 0..3000 {
+        let bytes = junk(round % 97);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let template = templates
+            .get(round % templates.len())
+            .copied()
+            .unwrap_or("");
+        let mixed = format!("{template}{text}");
+
+        let _ = parse_beacon(bytes.as_slice(), &config.beacon);
+        let _ = parse_beacon(mixed.as_bytes(), &config.beacon);
+        let _ = SessionState::from_stored(Some(bytes.as_slice()));
+        let _ = SessionState::from_stored(Some(mixed.as_bytes()));
+        let _ = StoreConfig::from_json(&mixed);
+        let _ = RuleSet::from_json(&mixed);
+        let _ = PageStats::from_json(&mixed);
+        let _ = cookie(&text, "edgeseg_sid");
+        let _ = SessionId::from_cookie_header(Some(&text));
+        let _ = consent_withheld(Some(&text), Some(&text), &config);
+
+        let req = RequestInfo {
+            method: if round % 3 == 0 {
+                "POST".into()
+            } else {
+                "GET".into()
+            },
+            host: text.clone(),
+            path: format!("/{text}"),
+            query: text.clone(),
+            form: Some(text.clone()),
+            referrer: Some(format!("https://{text}")),
+            user_agent: Some(text.clone()),
+            continent: Some(text.clone()),
+            now_ms: T0 + round as i64,
+        };
+        let mut state = SessionState::default();
+        state.apply_all(&request_events(&req, &config), req.now_ms, &config, &stats);
+        let _ = compute(&state, req.now_ms, &config, &stats);
+    }
+}
