@@ -349,7 +349,7 @@ pub struct ConsentConfig {
 impl Default for ConsentConfig {
     fn default() -> Self {
         ConsentConfig {
-            cookie: "edgeseg_consent".into(),
+            cookie: "consent".into(),
             no_values: strings(&[
                 "0",
                 "no",

@@ -10,6 +10,10 @@ use crate::core::config::StoreConfig;
 /// The session id cookie's name.
 pub const SESSION_COOKIE: &str = "edgeseg_sid";
 
+/// Where the worker remembers a customer it learnt from the origin's response header
+/// (the keyed hash, never the raw id), for stores that set no customer cookie.
+pub const CUSTOMER_COOKIE: &str = "edgeseg_cid";
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum IdentityError {
     #[error("no randomness available: {0}")]
@@ -140,6 +144,30 @@ pub fn customer_key(raw_id: &str, secret: &[u8]) -> Result<Option<String>, Ident
     Ok(Some(hex::encode(mac.finalize().into_bytes())))
 }
 
+/// The customer key of this request: the store's customer cookie, hashed, or else the
+/// worker's own customer cookie (already a key: 64 hex digits, anything else ignored).
+pub fn request_customer_key(
+    cookie_header: Option<&str>,
+    config: &StoreConfig,
+    secret: &[u8],
+) -> Result<Option<String>, IdentityError> {
+    if let Some(raw) = customer_id_from_cookies(cookie_header, config) {
+        return customer_key(raw, secret);
+    }
+    let remembered = cookie_header
+        .and_then(|h| cookie(h, CUSTOMER_COOKIE))
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    Ok(remembered.map(str::to_string))
+}
+
+/// The `Set-Cookie` value that remembers a customer key for as long as a profile lives.
+pub fn customer_set_cookie(customer_key: &str, config: &StoreConfig) -> String {
+    format!(
+        "{CUSTOMER_COOKIE}={customer_key}; Max-Age={}; Path=/; HttpOnly; Secure; SameSite=Lax",
+        config.ttl.customer_secs
+    )
+}
+
 /// The Durable Object name of a customer's state (`customer_key` output).
 pub fn customer_object_name(customer_key: &str) -> String {
     format!("c:{customer_key}")
@@ -223,8 +251,8 @@ mod tests {
         let c = StoreConfig::default_store();
         assert!(consent_withheld(Some("1"), None, &c));
         assert!(!consent_withheld(Some("0"), None, &c));
-        assert!(consent_withheld(None, Some("edgeseg_consent=No"), &c));
-        assert!(!consent_withheld(None, Some("edgeseg_consent=yes"), &c));
+        assert!(consent_withheld(None, Some("consent=No"), &c));
+        assert!(!consent_withheld(None, Some("consent=yes"), &c));
         assert!(!consent_withheld(None, None, &c));
     }
 
@@ -242,6 +270,24 @@ mod tests {
             Some("42")
         );
         assert_eq!(customer_id_from_cookies(Some("customer_id="), &c), None);
+    }
+
+    #[test]
+    fn the_store_cookie_wins_over_the_remembered_key() {
+        let c = StoreConfig::default_store();
+        let alice = customer_key("alice", b"k").unwrap().unwrap();
+        let remembered = format!("{CUSTOMER_COOKIE}={alice}");
+        assert_eq!(
+            request_customer_key(Some(&remembered), &c, b"k").unwrap(),
+            Some(alice.clone())
+        );
+        let both = format!("customer_id=bob; {remembered}");
+        let bob = customer_key("bob", b"k").unwrap();
+        assert_eq!(request_customer_key(Some(&both), &c, b"k").unwrap(), bob);
+        for junk in ["edgeseg_cid=alice", "edgeseg_cid=", "edgeseg_cid=ZZ"] {
+            assert_eq!(request_customer_key(Some(junk), &c, b"k").unwrap(), None);
+        }
+        assert!(customer_set_cookie(&alice, &c).contains("HttpOnly"));
     }
 
     #[test]

@@ -310,6 +310,9 @@ impl SessionState {
         if self.last_seen_ms == 0 {
             self.first_seen_ms = now_ms;
             self.visit_start_ms = now_ms;
+        } else if self.visit_start_ms == 0 {
+            // The previous visit was already ended by `end_idle_visit`.
+            self.visit_start_ms = now_ms;
         } else if now_ms.saturating_sub(self.last_seen_ms) > ttl_ms {
             self.end_visit();
             self.visit_start_ms = now_ms;
@@ -326,6 +329,17 @@ impl SessionState {
         self.visit = VisitAggregates::default();
         self.context = None;
         self.visit_start_ms = 0;
+    }
+
+    /// Ends a visit idle past the session TTL, so its behavioural detail is erased when
+    /// the retention policy says (the Durable Object's alarm calls this) rather than at
+    /// the next request; only the visit count stays. `true` when a visit was ended.
+    pub fn end_idle_visit(&mut self, now_ms: i64, config: &StoreConfig) -> bool {
+        if self.visit_start_ms == 0 || self.visit_active(now_ms, config) {
+            return false;
+        }
+        self.end_visit();
+        true
     }
 
     /// Whether a visit is under way at `now_ms` (it would not roll over).
@@ -540,6 +554,41 @@ mod tests {
             &StoreConfig::default_store(),
             &PageStats::default(),
         );
+    }
+
+    #[test]
+    fn an_idle_visit_ends_once_and_counts_once() {
+        let config = StoreConfig::default_store();
+        let mut s = SessionState::default();
+        apply(&mut s, &[product("42", 10.0)], T0);
+        assert!(!s.end_idle_visit(T0 + MIN, &config), "still active");
+        let later = T0 + config.ttl.session_ms() + MIN;
+        assert!(s.end_idle_visit(later, &config));
+        assert_eq!(s.visit, VisitAggregates::default(), "detail erased");
+        assert!(
+            !s.end_idle_visit(later + MIN, &config),
+            "nothing left to end"
+        );
+        apply(&mut s, &[view("/", PageType::Home)], later + 2 * MIN);
+        assert_eq!(s.previous_visits, 1);
+        assert_eq!(s.visit.total_views(), 1);
+    }
+
+    #[test]
+    fn events_survive_the_trip_to_the_durable_object() {
+        let events = vec![
+            product("42", 10.0),
+            Event::CartAdd {
+                product: Some("42".into()),
+            },
+            Event::Dwell {
+                page: "/product/42".into(),
+                ms: 1_000,
+            },
+        ];
+        let text = serde_json::to_string(&events).unwrap();
+        let back: Vec<Event> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, events);
     }
 
     #[test]

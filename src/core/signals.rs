@@ -54,7 +54,7 @@ impl ClientContext {
 }
 
 /// A page view, with what its URL says.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PageView {
     /// The path (for page stats and dwell matching).
     pub path: String,
@@ -69,8 +69,10 @@ pub struct PageView {
     pub sale: bool,
 }
 
-/// Something the session counts.
-#[derive(Debug, Clone, PartialEq)]
+/// Something the session counts. Serialisable: the worker hands a request's events to
+/// the session's Durable Object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// Any tracked request: activity (visit rollover) and the visit's client context.
     Request(ClientContext),

@@ -1,13 +1,26 @@
-//! The request handler: the worker's single place of fail-open.
+//! The request handler, and the worker's single place of fail-open: whatever fails while
+//! deciding what to say about a request (config, session storage, model), the request
+//! still goes to the origin, with `edgeseg-reason: ERROR` and the failure logged and
+//! counted for health. Only an unreachable origin makes the worker answer by itself.
 
-use serde::Serialize;
-use worker::{console_error, Context, Env, Request, Url};
+use std::rc::Rc;
 
-use super::{health, proxy};
+use worker::{Context, Date, Env, Method, Request, Url};
 
-pub const ORIGIN_VAR: &str = "ORIGIN";
-pub const SESSIONS_BINDING: &str = "SESSIONS";
-pub const KV_BINDING: &str = "EDGESEG_KV";
+use crate::core::classify::{Classification, Reason};
+use crate::core::features;
+use crate::core::headers::render;
+use crate::core::identity::{
+    consent_withheld, customer_key, customer_set_cookie, in_holdout, session_id,
+};
+use crate::core::signals::{client_context, request_events, RequestInfo};
+
+use super::bindings::ORIGIN_VAR;
+use super::settings::{self, Settings};
+use super::{admin, beacon, failures, health, models, proxy, sessions};
+
+/// Small url-encoded form bodies (cart forms) are read for their product field.
+const FORM_READ_LIMIT: usize = 4096;
 
 /// The origin every request is forwarded to, from `wrangler.toml`'s `ORIGIN`.
 pub fn origin(env: &Env) -> Result<Url, String> {
@@ -22,53 +35,259 @@ pub fn origin(env: &Env) -> Result<Url, String> {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+pub fn text_response(
+    status: u16,
+    body: &str,
+    content_type: &str,
+    cache: &str,
+) -> web_sys::Response {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    if let Ok(headers) = web_sys::Headers::new() {
+        let _ = headers.set("content-type", content_type);
+        let _ = headers.set("cache-control", cache);
+        init.set_headers(&headers);
+    }
+    let body = (status != 204).then_some(body);
+    match web_sys::Response::new_with_opt_str_and_init(body, &init) {
+        Ok(response) => response,
+        // Only an invalid status can fail here, and every caller passes a literal one.
+        Err(_) => web_sys::Response::new().unwrap_or_else(|_| unreachable!()),
+    }
+}
+
+/// A JSON body that is already serialised.
+pub fn raw_json(status: u16, body: &str) -> web_sys::Response {
+    text_response(status, body, "application/json", "no-store")
+}
+
+pub fn json_response(status: u16, body: &impl serde::Serialize) -> web_sys::Response {
+    raw_json(
+        status,
+        &serde_json::to_string(body).unwrap_or_else(|_| "{}".into()),
+    )
+}
+
+/// `{"error": code, "detail": ...}` with `status`.
+pub fn json_error(status: u16, error: &str, detail: String) -> web_sys::Response {
+    json_response(
+        status,
+        &serde_json::json!({ "error": error, "detail": detail }),
+    )
+}
+
+pub fn empty_response(status: u16) -> web_sys::Response {
+    text_response(status, "", "text/plain", "no-store")
+}
+
+/// A failure while deciding: a stable code for the header and health, and the detail for
+/// the log.
+struct Failure {
+    code: &'static str,
     detail: String,
 }
 
-pub fn json_response(status: u16, body: &impl Serialize) -> web_sys::Response {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    let init = web_sys::ResponseInit::new();
-    init.set_status(status);
-    let headers = web_sys::Headers::new().ok();
-    if let Some(headers) = &headers {
-        let _ = headers.set("content-type", "application/json");
-        let _ = headers.set("cache-control", "no-store");
-        init.set_headers(headers);
+impl Failure {
+    fn new(code: &'static str, detail: impl ToString) -> Self {
+        Failure {
+            code,
+            detail: detail.to_string(),
+        }
     }
-    web_sys::Response::new_with_opt_str_and_init(Some(&text), &init).unwrap_or_else(|_| {
-        web_sys::Response::new().expect("an empty Response is always constructible")
-    })
 }
 
-fn error_response(status: u16, error: &str, detail: String) -> web_sys::Response {
-    json_response(status, &ErrorBody { error, detail })
+/// What the worker says about one request.
+#[derive(Default)]
+struct Decision {
+    /// `edgeseg-*` headers for the origin and the client; empty for untracked requests.
+    headers: Vec<(&'static str, String)>,
+    set_cookies: Vec<String>,
+    /// Present when the shopper consented and the config loaded: the response may teach
+    /// us a customer id.
+    may_store: Option<Rc<Settings>>,
+}
+
+impl Decision {
+    fn said(classification: &Classification) -> Self {
+        Decision {
+            headers: render(classification),
+            ..Decision::default()
+        }
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+async fn request_info(req: &Request) -> RequestInfo {
+    let url = req.url().ok();
+    let content_type = header(req, "content-type").unwrap_or_default();
+    let small_form = req.method() == Method::Post
+        && content_type.starts_with("application/x-www-form-urlencoded")
+        && header(req, "content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .is_some_and(|n| n <= FORM_READ_LIMIT);
+    // A clone tees the body: the origin still gets the original stream.
+    let form = match small_form {
+        true => match req.clone() {
+            Ok(mut copy) => copy.text().await.ok(),
+            Err(_) => None,
+        },
+        false => None,
+    };
+    RequestInfo {
+        method: req.method().to_string(),
+        host: url
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default(),
+        path: url
+            .as_ref()
+            .map(|u| u.path().to_string())
+            .unwrap_or_default(),
+        query: url
+            .as_ref()
+            .and_then(|u| u.query().map(str::to_string))
+            .unwrap_or_default(),
+        form,
+        referrer: header(req, "referer"),
+        user_agent: header(req, "user-agent"),
+        continent: req.cf().and_then(|cf| cf.continent()),
+        now_ms: Date::now().as_millis() as i64,
+    }
+}
+
+/// Consent, session, one Durable Object round trip, features, model and rules.
+async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
+    let settings = settings::load(env)
+        .await
+        .map_err(|e| Failure::new("config_invalid", e.0))?;
+    let config = &settings.config;
+    let cookie = header(req, "cookie");
+    if consent_withheld(header(req, "sec-gpc").as_deref(), cookie.as_deref(), config) {
+        return Ok(Decision::said(&Classification::bare(
+            Reason::ConsentWithheld,
+        )));
+    }
+    let info = request_info(req).await;
+    let events = request_events(&info, config);
+    if events.is_empty() || client_context(&info).is_bot() {
+        // Assets, HEAD, bots: nothing to count and nothing to say.
+        return Ok(Decision::default());
+    }
+    let (session, is_new) =
+        session_id(cookie.as_deref()).map_err(|e| Failure::new("session_id", e))?;
+    let object = sessions::object_for(&session, cookie.as_deref(), &settings)
+        .map_err(|e| Failure::new("customer_key", e))?;
+    let state = sessions::apply(env, object, events, info.now_ms)
+        .await
+        .map_err(|e| Failure::new("storage_unavailable", e))?;
+
+    let classification = if in_holdout(&session, config) {
+        Classification::bare(Reason::Holdout)
+    } else {
+        let bundle = models::active().map_err(|e| Failure::new("model_unavailable", e))?;
+        let features = features::compute(&state, info.now_ms, config, bundle.bundle().page_stats());
+        bundle.classify(&features)
+    };
+    let mut decision = Decision::said(&classification);
+    if is_new {
+        decision.set_cookies.push(session.set_cookie(config));
+    }
+    decision.may_store = Some(Rc::clone(&settings));
+    Ok(decision)
+}
+
+/// The origin named a logged-in customer in a response header: remember its keyed hash
+/// in a cookie, so the next request joins the customer's state.
+fn learned_customer(response: &web_sys::Response, settings: &Settings) -> Option<String> {
+    let header_name = settings.config.customer.origin_header.as_deref()?;
+    let secret = settings.customer_secret.as_deref()?;
+    let raw = response.headers().get(header_name).ok().flatten()?;
+    match customer_key(&raw, secret) {
+        Ok(Some(key)) => Some(customer_set_cookie(&key, &settings.config)),
+        Ok(None) => None,
+        Err(e) => {
+            failures::record("customer_key", &e.to_string());
+            None
+        }
+    }
+}
+
+/// The worker's own paths, under `/__edgeseg/`; never forwarded.
+async fn route_internal(req: Request, env: &Env) -> web_sys::Response {
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (_, "/__edgeseg/health") => health::respond(env).await,
+        (Method::Get, "/__edgeseg/beacon.js") => beacon::script(),
+        (Method::Post, "/__edgeseg/events") => match settings::load(env).await {
+            Ok(settings) => beacon::receive(req, env, &settings).await,
+            Err(e) => {
+                failures::record("config_invalid", &e.0);
+                json_error(
+                    503,
+                    "config_invalid",
+                    "the store configuration is broken".into(),
+                )
+            }
+        },
+        (_, p) if p.starts_with("/__edgeseg/admin/") => admin::handle(req, env).await,
+        (method, p) => json_error(
+            404,
+            "not_found",
+            format!("no edgeseg endpoint {method:?} {p}"),
+        ),
+    }
 }
 
 pub async fn handle(req: Request, env: Env, _ctx: Context) -> web_sys::Response {
-    if req.path() == "/__edgeseg/health" {
-        return health::respond(&env).await;
+    if req.path().starts_with("/__edgeseg/") {
+        return route_internal(req, &env).await;
     }
     let origin = match origin(&env) {
         Ok(origin) => origin,
         Err(detail) => {
-            console_error!("edgeseg: {detail}");
-            return error_response(502, "origin_not_configured", detail);
+            failures::record("origin_not_configured", &detail);
+            return json_error(502, "origin_not_configured", detail);
         }
     };
+    let decision = match decide(&req, &env).await {
+        Ok(decision) => decision,
+        Err(failure) => {
+            failures::record(failure.code, &failure.detail);
+            let mut said = Classification::bare(Reason::Error);
+            said.error = Some(failure.code.to_string());
+            Decision::said(&said)
+        }
+    };
+
     let raw = req.inner();
     let forwarded = async {
         let url = proxy::upstream_url(&origin, &raw.url())?;
-        let headers = proxy::upstream_headers(&raw.headers(), &[])?;
+        let headers = proxy::upstream_headers(&raw.headers(), &decision.headers)?;
         proxy::forward(raw, &url, &headers).await
     };
-    match forwarded.await {
+    let response = match forwarded.await {
         Ok(response) => response,
         Err(proxy::ProxyError(detail)) => {
-            console_error!("edgeseg: origin unreachable: {detail}");
-            error_response(502, "origin_unreachable", detail)
+            failures::record("origin_unreachable", &detail);
+            return json_error(502, "origin_unreachable", detail);
         }
+    };
+    if response.status() == 101 {
+        return response;
     }
+    let headers = response.headers();
+    for (name, value) in &decision.headers {
+        let _ = headers.set(name, value);
+    }
+    let learned = decision
+        .may_store
+        .as_deref()
+        .and_then(|settings| learned_customer(&response, settings));
+    for cookie in decision.set_cookies.iter().chain(learned.iter()) {
+        let _ = headers.append("set-cookie", cookie);
+    }
+    response
 }

@@ -1,18 +1,39 @@
-//! `GET /__edgeseg/health`: what this isolate runs and whether each binding answers.
+//! `GET /__edgeseg/health`: what this isolate runs, whether each binding answers, and
+//! what has failed since the isolate started.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use worker::Env;
 
-use super::fetch::{KV_BINDING, SESSIONS_BINDING};
+use super::bindings::{KV_BINDING, SESSIONS_BINDING};
+use super::failures::{self, FailureRecord};
+use super::{models, settings};
+
+/// Set by the Makefile (`git describe`); "dev" when built by hand.
+pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
+    Some(id) => id,
+    None => "dev",
+};
 
 #[derive(Serialize)]
 struct Health {
     name: &'static str,
     version: &'static str,
     build: &'static str,
-    model: Option<String>,
     ok: bool,
+    model: ModelState,
+    config: BindingState,
+    customer_join: bool,
     bindings: Bindings,
+    failures: BTreeMap<&'static str, FailureRecord>,
+}
+
+#[derive(Serialize)]
+struct ModelState {
+    version: Option<String>,
+    source: &'static str,
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -28,20 +49,14 @@ struct BindingState {
     detail: String,
 }
 
-impl BindingState {
-    fn from_result(result: Result<String, String>) -> Self {
+impl From<Result<String, String>> for BindingState {
+    fn from(result: Result<String, String>) -> Self {
         match result {
             Ok(detail) => BindingState { ok: true, detail },
             Err(detail) => BindingState { ok: false, detail },
         }
     }
 }
-
-/// Set by the Makefile (`git describe`); "dev" when built by hand.
-pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
-    Some(id) => id,
-    None => "dev",
-};
 
 async fn check_sessions(env: &Env) -> Result<String, String> {
     let namespace = env
@@ -72,23 +87,44 @@ async fn check_kv(env: &Env) -> Result<String, String> {
     Ok("namespace readable".into())
 }
 
-fn check_origin(env: &Env) -> Result<String, String> {
-    super::fetch::origin(env).map(|url| url.to_string())
-}
-
 pub async fn respond(env: &Env) -> web_sys::Response {
     let bindings = Bindings {
-        origin: BindingState::from_result(check_origin(env)),
-        sessions: BindingState::from_result(check_sessions(env).await),
-        kv: BindingState::from_result(check_kv(env).await),
+        origin: super::fetch::origin(env).map(|url| url.to_string()).into(),
+        sessions: check_sessions(env).await.into(),
+        kv: check_kv(env).await.into(),
+    };
+    let loaded = settings::load(env).await;
+    let customer_join = loaded.as_ref().is_ok_and(|s| s.customer_secret.is_some());
+    let config: BindingState = loaded
+        .map(|s| format!("store config from {}", s.source))
+        .map_err(|e| e.0)
+        .into();
+    let model = match models::active() {
+        Ok(loaded) => ModelState {
+            version: Some(loaded.bundle().manifest().version.clone()),
+            source: "embedded",
+            error: loaded.model().err().map(|e| e.to_string()),
+        },
+        Err(e) => ModelState {
+            version: None,
+            source: "embedded",
+            error: Some(e),
+        },
     };
     let health = Health {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
         build: BUILD_ID,
-        model: None,
-        ok: bindings.origin.ok && bindings.sessions.ok && bindings.kv.ok,
+        ok: bindings.origin.ok
+            && bindings.sessions.ok
+            && bindings.kv.ok
+            && config.ok
+            && model.error.is_none(),
+        model,
+        config,
+        customer_join,
         bindings,
+        failures: failures::snapshot(),
     };
     super::fetch::json_response(200, &health)
 }

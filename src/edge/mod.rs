@@ -4,10 +4,17 @@
 //! bytes between Cloudflare's bindings and the core. Fail-open lives in one place:
 //! [`fetch::handle`].
 
+mod admin;
+mod beacon;
+mod bindings;
+mod failures;
 mod fetch;
 mod health;
+mod models;
 mod proxy;
 mod session_do;
+mod sessions;
+mod settings;
 
 use worker::{event, Context, Env, Request};
 

@@ -5,13 +5,7 @@ use wasm_bindgen_futures::JsFuture;
 use worker::wasm_bindgen::JsCast;
 use worker::{js_sys, Url};
 
-/// Header names a client must never be able to send: the origin trusts these.
-pub const RESERVED_PREFIX: &str = "edgeseg-";
-
-fn is_reserved(name: &str) -> bool {
-    name.get(..RESERVED_PREFIX.len())
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_PREFIX))
-}
+use crate::core::headers::is_reserved;
 
 /// Why a request could not reach the origin at all (the only 5xx this worker makes).
 #[derive(Debug)]
@@ -33,7 +27,8 @@ pub fn upstream_url(origin: &Url, incoming: &str) -> Result<Url, ProxyError> {
     Ok(target)
 }
 
-/// A copy of the client's headers without reserved names, plus `extra`.
+/// A copy of the client's headers without the reserved `edgeseg-*` names (the origin
+/// must be able to trust those), plus `extra`.
 pub fn upstream_headers(
     incoming: &web_sys::Headers,
     extra: &[(&str, String)],

@@ -1,22 +1,190 @@
-//! The per-session Durable Object: strongly consistent state for one session or customer.
+//! The per-session (or per-customer) Durable Object: the one strongly consistent home of
+//! a session's aggregates. Each operation is one read-modify-write inside the object, so
+//! concurrent requests of one session never lose an update; the worker makes one round
+//! trip to it per request at most. Alarms enforce retention: a visit's detail is erased
+//! after the session timeout, the whole profile after the customer timeout.
 
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use serde::{Deserialize, Serialize};
+use worker::{
+    console_warn, durable_object, Date, DurableObject, Env, Method, Request, Response, Result,
+    State,
+};
+
+use crate::core::beacon::parse_beacon;
+use crate::core::session::{SessionState, Stored};
+use crate::core::signals::Event;
+
+use super::models;
+use super::settings::{self, Settings};
+
+const STATE_KEY: &str = "state";
+const ABSORBED_KEY: &str = "absorbed";
+/// How many joined sessions a customer object remembers (to merge each only once).
+const ABSORBED_CAP: usize = 64;
+
+/// `POST /apply`: count a request's events, return the updated state.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApplyRequest {
+    pub now_ms: i64,
+    pub events: Vec<Event>,
+    /// The object belongs to a logged-in customer.
+    pub customer: bool,
+    /// A session object to merge into this customer object first (once).
+    pub absorb: Option<String>,
+}
 
 #[durable_object]
 pub struct SessionStore {
-    #[allow(dead_code)]
     state: State,
+    env: Env,
+}
+
+impl SessionStore {
+    async fn settings(&self) -> Result<std::rc::Rc<Settings>> {
+        settings::load(&self.env)
+            .await
+            .map_err(|e| worker::Error::RustError(e.0))
+    }
+
+    async fn load(&self) -> Result<SessionState> {
+        let stored: Option<String> = self.state.storage().get(STATE_KEY).await?;
+        let (state, how) = SessionState::from_stored(stored.as_deref().map(str::as_bytes));
+        if let Stored::Reset(reason) = how {
+            console_warn!("edgeseg: stored session state reset: {reason}");
+        }
+        Ok(state)
+    }
+
+    /// Saves the state and sets the alarm for the next retention step.
+    async fn save(&self, state: &SessionState, settings: &Settings) -> Result<String> {
+        let text = state.to_stored();
+        let storage = self.state.storage();
+        storage.put(STATE_KEY, &text).await?;
+        let ttl = &settings.config.ttl;
+        let due = if state.visit_active(Date::now().as_millis() as i64, &settings.config) {
+            state.last_seen_ms + ttl.session_ms() + 1_000
+        } else {
+            state.last_seen_ms + ttl.customer_ms() + 1_000
+        };
+        storage.set_alarm(due.max(0)).await?;
+        Ok(text)
+    }
+
+    async fn apply(&self, mut req: Request) -> Result<Response> {
+        let apply: ApplyRequest = req.json().await?;
+        let settings = self.settings().await?;
+        let config = &settings.config;
+        let mut state = self.load().await?;
+        state.forget_if_expired(apply.now_ms, config);
+        if let Some(session) = apply.absorb.as_deref() {
+            self.absorb(&mut state, session, &settings).await?;
+        }
+        if apply.customer {
+            state.mark_customer();
+        }
+        state.apply_all(&apply.events, apply.now_ms, config, &models::page_stats());
+        Response::ok(self.save(&state, &settings).await?)
+    }
+
+    /// Merges a session object's state into this (customer) object, once per session.
+    async fn absorb(
+        &self,
+        state: &mut SessionState,
+        session: &str,
+        settings: &Settings,
+    ) -> Result<()> {
+        let storage = self.state.storage();
+        let mut absorbed: Vec<String> = storage.get(ABSORBED_KEY).await?.unwrap_or_default();
+        if absorbed.iter().any(|s| s == session) {
+            return Ok(());
+        }
+        let stub = self
+            .env
+            .durable_object(super::bindings::SESSIONS_BINDING)?
+            .get_by_name(session)?;
+        let mut taken = stub
+            .fetch_with_request(Request::new("https://session/take", Method::Post)?)
+            .await?;
+        let text = taken.text().await?;
+        if !text.is_empty() {
+            let (other, _) = SessionState::from_stored(Some(text.as_bytes()));
+            state.merge(&other, &settings.config);
+        }
+        absorbed.push(session.to_string());
+        if absorbed.len() > ABSORBED_CAP {
+            absorbed.remove(0);
+        }
+        storage.put(ABSORBED_KEY, &absorbed).await
+    }
+
+    async fn beacon(&self, mut req: Request) -> Result<Response> {
+        let settings = self.settings().await?;
+        let limits = &settings.config.beacon;
+        let body = req.bytes().await?;
+        let now_ms = Date::now().as_millis() as i64;
+        let mut state = self.load().await?;
+        let events = parse_beacon(&body, limits).and_then(|events| {
+            state.admit_beacon(now_ms, limits)?;
+            Ok(events)
+        });
+        match events {
+            Ok(events) => {
+                state.apply_all(&events, now_ms, &settings.config, &models::page_stats());
+                self.save(&state, &settings).await?;
+                Ok(Response::empty()?.with_status(202))
+            }
+            Err(e) => Ok(Response::from_bytes(e.body().into_bytes())?.with_status(e.status())),
+        }
+    }
+
+    /// Hands the state over (to a customer object) and forgets it here.
+    async fn take(&self) -> Result<Response> {
+        let stored: Option<String> = self.state.storage().get(STATE_KEY).await?;
+        self.state.storage().delete_all().await?;
+        Response::ok(stored.unwrap_or_default())
+    }
+
+    async fn read(&self) -> Result<Response> {
+        let stored: Option<String> = self.state.storage().get(STATE_KEY).await?;
+        match stored {
+            Some(text) => Response::ok(text),
+            None => Response::error("no state", 404),
+        }
+    }
 }
 
 impl DurableObject for SessionStore {
-    fn new(state: State, _env: Env) -> Self {
-        SessionStore { state }
+    fn new(state: State, env: Env) -> Self {
+        SessionStore { state, env }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        match req.path().as_str() {
-            "/ping" => Response::ok("pong"),
-            other => Response::error(format!("unknown session operation {other}"), 404),
+        match (req.method(), req.path().as_str()) {
+            (Method::Post, "/apply") => self.apply(req).await,
+            (Method::Post, "/beacon") => self.beacon(req).await,
+            (Method::Post, "/take") => self.take().await,
+            (Method::Get, "/state") => self.read().await,
+            (Method::Delete, "/state") => {
+                self.state.storage().delete_all().await?;
+                Response::ok("erased")
+            }
+            (Method::Get, "/ping") => Response::ok("pong"),
+            (method, path) => {
+                Response::error(format!("no session operation {method:?} {path}"), 404)
+            }
         }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let settings = self.settings().await?;
+        let now_ms = Date::now().as_millis() as i64;
+        let mut state = self.load().await?;
+        if state.forget_if_expired(now_ms, &settings.config) || state.last_seen_ms == 0 {
+            self.state.storage().delete_all().await?;
+            return Response::ok("deleted");
+        }
+        state.end_idle_visit(now_ms, &settings.config);
+        self.save(&state, &settings).await?;
+        Response::ok("visit closed")
     }
 }

@@ -137,6 +137,39 @@ pub struct Worker {
 impl Worker {
     /// Starts the worker in front of `origin`, with extra `wrangler.toml` vars.
     pub fn start(origin: &str, vars: &[(&str, &str)]) -> Worker {
+        Worker::launch(origin, vars, None)
+    }
+
+    /// The same worker with its session Durable Object namespace bound to a worker that
+    /// does not exist: every storage call fails, as in an outage.
+    pub fn start_with_broken_sessions(origin: &str) -> Worker {
+        let dir = scratch_dir("broken-config");
+        let config = dir.join("wrangler.toml");
+        let main = repo_root().join("build").join("index.js");
+        fs::write(
+            &config,
+            format!(
+                r#"name = "edgeseg"
+main = "{}"
+compatibility_date = "2026-04-26"
+
+[[durable_objects.bindings]]
+name = "SESSIONS"
+class_name = "SessionStore"
+script_name = "edgeseg-sessions-that-do-not-exist"
+
+[[kv_namespaces]]
+binding = "EDGESEG_KV"
+id = "edgeseg-local"
+"#,
+                main.display()
+            ),
+        )
+        .expect("write broken wrangler config");
+        Worker::launch(origin, &[], Some(config))
+    }
+
+    fn launch(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
         let wrangler = std::env::var("WRANGLER")
             .expect("WRANGLER is not set: run the e2e tests through `make e2e`");
         let dir = scratch_dir("worker");
@@ -163,6 +196,9 @@ impl Worker {
             .stderr(log);
         for (name, value) in vars {
             command.args(["--var", &format!("{name}:{value}")]);
+        }
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
         }
         let group = Group::spawn("wrangler dev", &mut command);
         let mut worker = Worker {
@@ -237,4 +273,123 @@ pub fn client() -> ureq::Agent {
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into()
+}
+
+/// One browser: its own keep-alive connection and cookie jar.
+pub struct Shopper {
+    base: String,
+    agent: ureq::Agent,
+    pub cookies: std::collections::BTreeMap<String, String>,
+    /// Extra headers sent with every request (user agent, `Sec-GPC`, ...).
+    pub headers: Vec<(String, String)>,
+}
+
+/// What a shopper got back: status, headers (lower-case names) and body.
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+pub const DESKTOP_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+impl Shopper {
+    pub fn new(base: &str) -> Shopper {
+        Shopper {
+            base: base.to_string(),
+            agent: client(),
+            cookies: Default::default(),
+            headers: vec![("user-agent".into(), DESKTOP_UA.into())],
+        }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    fn keep(&mut self, response: ureq::http::Response<ureq::Body>) -> Page {
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        for (name, value) in &headers {
+            if name == "set-cookie" {
+                let pair = value.split(';').next().unwrap_or_default();
+                if let Some((k, v)) = pair.split_once('=') {
+                    let expired = value.to_ascii_lowercase().contains("max-age=0");
+                    if expired {
+                        self.cookies.remove(k.trim());
+                    } else {
+                        self.cookies
+                            .insert(k.trim().to_string(), v.trim().to_string());
+                    }
+                }
+            }
+        }
+        let body = response.into_body().read_to_string().unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&mut self, path: &str) -> Page {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(cookie) = self.cookie_header() {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.call().unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        self.keep(response)
+    }
+
+    /// POSTs `body` with `content_type`.
+    pub fn post(&mut self, path: &str, content_type: &str, body: &str) -> Page {
+        let mut request = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(cookie) = self.cookie_header() {
+            request = request.header("cookie", cookie);
+        }
+        let response = request
+            .send(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        self.keep(response)
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        self.cookies.get("edgeseg_sid").map(String::as_str)
+    }
 }

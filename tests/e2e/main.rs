@@ -4,4 +4,5 @@
 //! and sets WRANGLER).
 
 mod harness;
+mod pipeline;
 mod proxy;

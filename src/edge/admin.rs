@@ -1,0 +1,85 @@
+//! `/__edgeseg/admin/...`: operator endpoints behind a bearer secret
+//! (`EDGESEG_ADMIN_TOKEN`); without the secret they do not exist (404).
+//!
+//! - `GET /__edgeseg/admin/sessions/{s:<sid>|c:<key>}`: the stored state (access request).
+//! - `DELETE` the same: erase it (erasure request).
+
+use sha2::{Digest, Sha256};
+use worker::{Env, Method, Request};
+
+use super::bindings::{ADMIN_TOKEN_SECRET, SESSIONS_BINDING};
+use super::fetch::{json_error, raw_json};
+
+const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
+
+/// Compares digests, so the time taken says nothing about the token.
+fn token_matches(given: &str, expected: &str) -> bool {
+    Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
+}
+
+fn is_object_name(name: &str) -> bool {
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    match name.split_once(':') {
+        Some(("s", id)) => hex(id, 32),
+        Some(("c", key)) => hex(key, 64),
+        _ => false,
+    }
+}
+
+/// `Err(())` when the token is not configured or does not match.
+pub fn authorize(req: &Request, env: &Env) -> Result<(), web_sys::Response> {
+    let Ok(expected) = env.secret(ADMIN_TOKEN_SECRET).map(|s| s.to_string()) else {
+        return Err(json_error(
+            404,
+            "not_found",
+            "admin endpoints are disabled".into(),
+        ));
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string));
+    match given {
+        Some(token) if !expected.is_empty() && token_matches(&token, &expected) => Ok(()),
+        _ => Err(json_error(
+            401,
+            "unauthorized",
+            "a valid bearer token is required".into(),
+        )),
+    }
+}
+
+pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
+    if let Err(denied) = authorize(&req, env) {
+        return denied;
+    }
+    let path = req.path();
+    let Some(name) = path.strip_prefix(SESSIONS_PREFIX) else {
+        return json_error(404, "not_found", format!("no admin endpoint {path}"));
+    };
+    if !is_object_name(name) {
+        return json_error(
+            400,
+            "bad_object_name",
+            "expected s:<32 hex> or c:<64 hex>".into(),
+        );
+    }
+    let method = req.method();
+    let call = async {
+        let stub = env.durable_object(SESSIONS_BINDING)?.get_by_name(name)?;
+        let op = Request::new("https://session/state", method)?;
+        let mut response = stub.fetch_with_request(op).await?;
+        Ok::<_, worker::Error>((response.status_code(), response.text().await?))
+    };
+    match call.await {
+        Ok((200, text)) if req.method() == Method::Get => raw_json(200, &text),
+        Ok((200, _)) => raw_json(200, r#"{"erased":true}"#),
+        Ok((404, _)) => json_error(404, "no_state", format!("nothing stored for {name}")),
+        Ok((status, text)) => json_error(502, "storage_error", format!("{status}: {text}")),
+        Err(e) => json_error(503, "storage_unavailable", e.to_string()),
+    }
+}

@@ -1,0 +1,16 @@
+//! Names shared with `wrangler.toml`: bindings, variables, secrets, KV keys.
+
+/// The store's origin URL (variable).
+pub const ORIGIN_VAR: &str = "ORIGIN";
+/// The session Durable Object namespace.
+pub const SESSIONS_BINDING: &str = "SESSIONS";
+/// The KV namespace: store config override, model channel pointers and bundles.
+pub const KV_BINDING: &str = "EDGESEG_KV";
+/// A whole store configuration as JSON (variable, optional).
+pub const CONFIG_VAR: &str = "EDGESEG_STORE_CONFIG";
+/// KV key of a store configuration override.
+pub const STORE_CONFIG_KEY: &str = "store-config";
+/// HMAC key for customer ids (secret).
+pub const CUSTOMER_KEY_SECRET: &str = "EDGESEG_CUSTOMER_KEY";
+/// Bearer token of the admin endpoints (secret); unset disables them.
+pub const ADMIN_TOKEN_SECRET: &str = "EDGESEG_ADMIN_TOKEN";

@@ -1,0 +1,105 @@
+//! The store configuration and secrets, built once per isolate and rebuilt only when
+//! their source changes. Sources, first wins: the `EDGESEG_STORE_CONFIG` variable
+//! (`wrangler.toml`), the `store-config` key of the KV namespace (re-read at most every
+//! 30 s), the embedded default.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use worker::{console_error, Date, Env};
+
+use crate::core::config::{StoreConfig, DEFAULT_STORE_JSON};
+
+use super::bindings::{CONFIG_VAR, CUSTOMER_KEY_SECRET, KV_BINDING, STORE_CONFIG_KEY};
+
+const KV_REFRESH_MS: f64 = 30_000.0;
+
+/// What a request needs besides the bundle.
+pub struct Settings {
+    pub config: StoreConfig,
+    /// Key of the customer-id hash; `None` disables cross-device joins (health says so).
+    pub customer_secret: Option<Vec<u8>>,
+    /// Where `config` came from: `var`, `kv` or `embedded`.
+    pub source: &'static str,
+}
+
+struct Cached {
+    text: String,
+    settings: Rc<Settings>,
+}
+
+thread_local! {
+    static CACHED: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    static KV_TEXT: RefCell<Option<(f64, Option<String>)>> = const { RefCell::new(None) };
+}
+
+/// The store configuration could not be used; the request is served without state.
+#[derive(Debug)]
+pub struct SettingsError(pub String);
+
+async fn kv_config(env: &Env) -> Option<String> {
+    let now = Date::now().as_millis() as f64;
+    if let Some((at, text)) = KV_TEXT.with(|c| c.borrow().clone()) {
+        if now - at < KV_REFRESH_MS {
+            return text;
+        }
+    }
+    let fetched = match env.kv(KV_BINDING) {
+        Ok(kv) => kv.get(STORE_CONFIG_KEY).text().await,
+        Err(e) => Err(e.into()),
+    };
+    let text = match fetched {
+        Ok(text) => text,
+        Err(e) => {
+            // Keep what we had: a KV outage must not change the store's behaviour.
+            console_error!("edgeseg: reading {STORE_CONFIG_KEY} from KV failed: {e}");
+            KV_TEXT.with(|c| c.borrow().as_ref().and_then(|(_, t)| t.clone()))
+        }
+    };
+    KV_TEXT.with(|c| *c.borrow_mut() = Some((now, text.clone())));
+    text
+}
+
+fn customer_secret(env: &Env) -> Option<Vec<u8>> {
+    env.secret(CUSTOMER_KEY_SECRET)
+        .ok()
+        .map(|s| s.to_string().into_bytes())
+        .filter(|s| !s.is_empty())
+}
+
+pub async fn load(env: &Env) -> Result<Rc<Settings>, SettingsError> {
+    let from_var = env
+        .var(CONFIG_VAR)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.trim().is_empty());
+    let (source, text) = match from_var {
+        Some(text) => ("var", text),
+        None => match kv_config(env).await {
+            Some(text) => ("kv", text),
+            None => ("embedded", DEFAULT_STORE_JSON.to_string()),
+        },
+    };
+    if let Some(settings) = CACHED.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|cached| cached.text == text)
+            .map(|cached| Rc::clone(&cached.settings))
+    }) {
+        return Ok(settings);
+    }
+    let config = StoreConfig::from_json(&text)
+        .map_err(|e| SettingsError(format!("store config from {source}: {e}")))?;
+    let settings = Rc::new(Settings {
+        config,
+        customer_secret: customer_secret(env),
+        source,
+    });
+    CACHED.with(|c| {
+        *c.borrow_mut() = Some(Cached {
+            text,
+            settings: Rc::clone(&settings),
+        })
+    });
+    Ok(settings)
+}
