@@ -356,3 +356,80 @@ fn parse_features(root: &Map<String, Value>) -> Result<Vec<FeatureSpec>, BundleE
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn minimal() -> Value {
+        json!({
+            "format": 1, "name": "t", "version": "1.0", "created": "2026-11-21T20:00:00Z",
+            "files": { "model.onnx": "0".repeat(64) },
+            "model": { "file": "model.onnx", "input": "features", "width": 3,
+                       "intent_output": "intent", "segment_output": "segment" },
+            "features": [
+                { "name": "page_values", "kind": "num", "transform": "log1p",
+                  "mean": 1.0, "std": 2.0, "baseline": 0.0 },
+                { "name": "month", "kind": "label", "categories": ["Nov", "Dec"], "baseline": "Nov" }
+            ],
+            "segments": [ { "id": "a", "name": "A" } ]
+        })
+    }
+
+    fn parse(v: &Value) -> Result<Manifest, BundleError> {
+        Manifest::from_json(&serde_json::to_vec(v).expect("serialises"))
+    }
+
+    fn field_of(err: BundleError) -> String {
+        match err {
+            BundleError::Field { field, .. } => field,
+            other => panic!("expected a field error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_manifest_parses() {
+        let m = parse(&minimal()).expect("parses");
+        assert_eq!(m.features.len(), 2);
+        assert_eq!(m.features[1].width(), 2);
+        assert_eq!(m.segment_ids(), ["a"]);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let mut v = minimal();
+        v["features"][0]["std"] = json!(0.0);
+        assert_eq!(field_of(parse(&v).unwrap_err()), "features[0].std");
+
+        let mut v = minimal();
+        v["features"][1]
+            .as_object_mut()
+            .expect("object")
+            .remove("categories");
+        let err = parse(&v).unwrap_err();
+        assert!(err.to_string().contains("categories"), "{err}");
+
+        let mut v = minimal();
+        v["features"][1]["kind"] = json!("list");
+        assert_eq!(field_of(parse(&v).unwrap_err()), "features[1].kind");
+
+        let mut v = minimal();
+        v["model"]["file"] = json!("other.onnx");
+        assert_eq!(field_of(parse(&v).unwrap_err()), "model.file");
+
+        let mut v = minimal();
+        v["version"] = json!("1 0");
+        assert_eq!(field_of(parse(&v).unwrap_err()), "version");
+
+        let mut v = minimal();
+        v.as_object_mut().expect("object").remove("segments");
+        assert_eq!(field_of(parse(&v).unwrap_err()), "segments");
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_before_anything_else() {
+        let v = json!({ "format": 2, "something": "new" });
+        assert!(matches!(parse(&v), Err(BundleError::UnsupportedFormat(_))));
+    }
+}

@@ -150,3 +150,80 @@ fn encode_baseline(feature: &FeatureSpec, cols: &mut [f32]) {
         FeatureSpec::Label { baseline, .. } => encode_label(feature, baseline, cols),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs() -> Vec<FeatureSpec> {
+        vec![
+            FeatureSpec::Num {
+                name: "page_values".into(),
+                transform: Transform::Log1p,
+                mean: 1.0,
+                std: 2.0,
+                baseline: 0.0,
+            },
+            FeatureSpec::Label {
+                name: "month".into(),
+                categories: vec!["Nov".into(), "Dec".into()],
+                baseline: "Dec".into(),
+            },
+            FeatureSpec::Num {
+                name: "exit_rates".into(),
+                transform: Transform::Identity,
+                mean: 0.5,
+                std: 0.25,
+                baseline: 0.5,
+            },
+        ]
+    }
+
+    #[test]
+    fn encodes_per_contract() {
+        let encoder = Encoder::new(&specs());
+        let mut f = Features::default();
+        f.set("page_values", Observed::Num(9.0));
+        f.set("month", Observed::Label("Nov".into()));
+        f.set("exit_rates", Observed::Num(1.0));
+        let row = encoder.encode(&f).expect("encodes");
+        let expected_pv = ((10.0f64).ln() - 1.0) / 2.0;
+        assert_eq!(row, vec![expected_pv as f32, 1.0, 0.0, 2.0]);
+    }
+
+    #[test]
+    fn missing_takes_the_baseline_unseen_label_is_zeros_negative_log_clamps() {
+        let encoder = Encoder::new(&specs());
+        let row = encoder.encode(&Features::default()).expect("encodes");
+        assert_eq!(row, vec![-0.5, 0.0, 1.0, 0.0]);
+
+        let mut f = Features::default();
+        f.set("month", Observed::Label("Jan".into()));
+        f.set("page_values", Observed::Num(-3.0));
+        let row = encoder.encode(&f).expect("encodes");
+        assert_eq!(&row[..3], &[-0.5, 0.0, 0.0]);
+        assert_eq!(encoder.display_value(&f, 1), -1.0);
+    }
+
+    #[test]
+    fn occlusion_rewrites_only_that_feature() {
+        let encoder = Encoder::new(&specs());
+        let mut f = Features::default();
+        f.set("month", Observed::Label("Nov".into()));
+        f.set("exit_rates", Observed::Num(1.0));
+        let mut row = encoder.encode(&f).expect("encodes");
+        encoder.occlude(&mut row, 1);
+        assert_eq!(row, vec![-0.5, 0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_an_error() {
+        let encoder = Encoder::new(&specs());
+        let mut f = Features::default();
+        f.set("month", Observed::Num(11.0));
+        assert_eq!(
+            encoder.encode(&f),
+            Err(ModelError::FeatureKind("month".into()))
+        );
+    }
+}
