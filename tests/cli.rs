@@ -58,16 +58,29 @@ fn json(output: &Output) -> serde_json::Value {
     })
 }
 
+/// The reference split's test rows: the pipeline's `model/split/test_rows.txt` once it
+/// publishes one, else the copy made with scikit-learn for these tests.
+fn reference_rows() -> PathBuf {
+    let published = model_dir().join("split").join("test_rows.txt");
+    if published.is_file() {
+        return published;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/uci_reference_test_rows.txt")
+}
+
 #[test]
 fn eval_scores_the_reference_test_rows() {
     let model = model_dir();
     let data = uci_data();
+    let rows = reference_rows();
     let out = edgeseg(&[
         "eval",
         "--model",
         model.to_str().expect("utf-8 path"),
         "--data",
         data.to_str().expect("utf-8 path"),
+        "--rows",
+        rows.to_str().expect("utf-8 path"),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report = json(&out);
@@ -77,6 +90,11 @@ fn eval_scores_the_reference_test_rows() {
         .expect("average precision");
     let rows = report["rows"].as_u64().expect("rows");
     assert_eq!(rows, 2466, "20 % of 12,330 sessions");
+    assert_eq!(
+        report["positives"].as_u64(),
+        Some(382),
+        "stratified on revenue"
+    );
     assert!(auc >= 0.85, "AUC {auc}");
     assert!(ap > 0.0 && ap <= 1.0, "AP {ap}");
 }

@@ -69,7 +69,7 @@ pub enum BundleError {
     #[error("page_stats.json: {0}")]
     PageStats(String),
     #[cfg(not(target_arch = "wasm32"))]
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Io {
         path: String,
         #[source]
@@ -83,7 +83,8 @@ pub struct Bundle {
     manifest: Manifest,
     files: BundleFiles,
     signature: SignatureStatus,
-    rules: RuleSet,
+    /// `None` when the manifest lists no `rules.json` (a model-only bundle).
+    rules: Option<RuleSet>,
     page_stats: PageStats,
 }
 
@@ -95,17 +96,18 @@ impl Bundle {
             .get(MANIFEST)
             .ok_or_else(|| BundleError::MissingFile(MANIFEST.into()))?;
         let manifest = Manifest::from_json(manifest_bytes)?;
-        for required in [RULES, PAGE_STATS] {
-            if !manifest.files.contains_key(required) {
-                return Err(BundleError::Field {
-                    field: "files".into(),
-                    message: format!("must list `{required}`"),
-                });
-            }
+        if !manifest.files.contains_key(PAGE_STATS) {
+            return Err(BundleError::Field {
+                field: "files".into(),
+                message: format!("must list `{PAGE_STATS}`"),
+            });
         }
         integrity::verify_hashes(&manifest.files, &files)?;
         schema::check_compatible(&manifest)?;
-        let rules = core_files::parse_rules(file(&files, RULES)?)?;
+        let rules = match manifest.files.contains_key(RULES) {
+            true => Some(core_files::parse_rules(file(&files, RULES)?)?),
+            false => None,
+        };
         let page_stats = core_files::parse_page_stats(file(&files, PAGE_STATS)?)?;
         Ok(Bundle {
             manifest,
@@ -134,8 +136,8 @@ impl Bundle {
         self.signature
     }
 
-    pub fn rules(&self) -> &RuleSet {
-        &self.rules
+    pub fn rules(&self) -> Option<&RuleSet> {
+        self.rules.as_ref()
     }
 
     pub fn page_stats(&self) -> &PageStats {
@@ -164,7 +166,7 @@ fn file<'a>(files: &'a BundleFiles, name: &str) -> Result<&'a [u8], BundleError>
 /// The bundle compiled into this binary (`model/` at build time), for the worker's
 /// first request and as the fallback when no newer bundle can be fetched.
 pub fn embedded() -> BundleFiles {
-    let files: [(&str, &[u8]); 4] = [
+    let files: [(&str, &[u8]); 3] = [
         (
             MANIFEST,
             include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/manifest.json")),
@@ -179,10 +181,6 @@ pub fn embedded() -> BundleFiles {
                 env!("CARGO_MANIFEST_DIR"),
                 "/model/page_stats.json"
             )),
-        ),
-        (
-            RULES,
-            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/rules.json")),
         ),
     ];
     files

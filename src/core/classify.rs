@@ -147,10 +147,10 @@ impl LoadedBundle {
 /// (`Reason::RulesOnly`, confidence 1) and the model's error code.
 pub fn classify(features: &Features, loaded: &LoadedBundle) -> Classification {
     let rules = loaded.bundle.rules();
-    let matches = rules.evaluate(features);
+    let matches = rules.map(|r| r.evaluate(features)).unwrap_or_default();
     let mut classification = Classification::bare(Reason::Model);
     classification.model_version = Some(loaded.bundle.manifest().version.clone());
-    classification.rules_version = Some(rules.version().to_string());
+    classification.rules_version = rules.map(|r| r.version().to_string());
 
     let prediction = match &loaded.model {
         Ok(model) => model.predict(features),

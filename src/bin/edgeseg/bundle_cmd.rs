@@ -64,7 +64,10 @@ fn check(dir: &std::path::Path, policy: &TrustPolicy) -> Result<()> {
         SignatureStatus::Absent => println!("signature: none"),
     }
     println!("feature schema: compatible with this build");
-    println!("rules: version {}", loaded.bundle().rules().version());
+    match loaded.bundle().rules() {
+        Some(rules) => println!("rules: version {}", rules.version()),
+        None => println!("rules: none in this bundle"),
+    }
     let model = loaded
         .model()
         .map_err(|e| anyhow::anyhow!("{}: the model does not load: {e}", dir.display()))?;
