@@ -4,13 +4,30 @@
 //! Nothing in here knows HTTP libraries, Cloudflare types or the command line; the
 //! worker shell (`crate::edge`, wasm32 only) and the CLI (`src/bin/edgeseg.rs`) both
 //! call in, never the other way round.
+//!
+//! How the worker drives it, per request:
+//! 1. `headers::is_reserved` -> drop client-sent `edgeseg-*` headers.
+//! 2. `identity::consent_withheld`, `identity::session_id`, `identity::in_holdout`.
+//! 3. `signals::request_events(&RequestInfo, &StoreConfig)` (or `beacon::parse_beacon`).
+//! 4. `session::SessionState::from_stored` -> `forget_if_expired` -> `apply_all` ->
+//!    `to_stored` (a customer: `identity::customer_key`, then `merge` once, `mark_customer`).
+//! 5. `features::compute` -> model (`classify`) + `rules::RuleSet::evaluate`.
+//! 6. `headers::render(&Classification)`.
 
+pub mod beacon;
 pub mod bundle;
+pub mod calendar;
 pub mod classify;
 pub mod config;
 pub mod features;
+#[cfg(test)]
+mod flow_tests;
 pub mod headers;
+pub mod identity;
 pub mod model;
+pub mod page_stats;
 pub mod rules;
 pub mod session;
 pub mod signals;
+pub mod traffic;
+pub mod user_agent;
