@@ -207,7 +207,42 @@ fn classify_prints_the_model_segment_for_a_session() {
     let out = child.wait_with_output().expect("finishes");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.to_ascii_lowercase().contains("model"), "{text}");
+    assert!(text.contains("edgeseg-reason: MODEL"), "{text}");
+    assert!(text.contains("edgeseg-segment: "), "{text}");
+    assert!(text.contains("edgeseg-signals: page_values="), "{text}");
+}
+
+#[test]
+fn classify_replays_a_recorded_session_through_the_core() {
+    let dir = bundle_copy();
+    let session = dir.join("session.json");
+    std::fs::write(
+        &session,
+        r#"{ "requests": [
+            { "at_ms": 1795262400000, "path": "/", "referrer": "https://www.google.com/", "continent": "EU",
+              "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" },
+            { "at_ms": 1795262430000, "path": "/category/boots", "query": "sort=price_asc" },
+            { "at_ms": 1795262460000, "path": "/product/b1", "query": "price=89.5" },
+            { "at_ms": 1795262506000, "beacon": { "v": 1, "events": [ { "type": "dwell", "page": "/product/b1", "ms": 45000 } ] } },
+            { "at_ms": 1795262550000, "method": "POST", "path": "/cart/add", "query": "product=b2" }
+        ] }"#,
+    )
+    .expect("write");
+    let model = model_dir();
+    let out = edgeseg(&[
+        "classify",
+        "--json",
+        "--model",
+        model.to_str().expect("utf-8 path"),
+        "--session",
+        session.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["classification"]["reason"], "MODEL");
+    assert_eq!(report["features"]["product_related"], 3.0);
+    assert_eq!(report["features"]["cart_adds"], 1.0);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -22,6 +22,9 @@ mod keys;
 #[path = "edgeseg/metrics.rs"]
 mod metrics;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/session_input.rs"]
+mod session_input;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/uci.rs"]
 mod uci;
 

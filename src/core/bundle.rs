@@ -16,9 +16,8 @@ use std::collections::BTreeMap;
 pub use core_files::{PageStats, RuleSet};
 pub use integrity::{sha256_hex, PublisherKey, SignatureStatus, TrustPolicy};
 pub use manifest::{
-    FeatureSpec, FieldKind, GoldenVector, Manifest, ModelSpec, SegmentSpec, Transform, FORMAT,
+    FeatureSpec, GoldenVector, Manifest, ModelSpec, SegmentSpec, Transform, FORMAT,
 };
-pub use schema::core_field_kind;
 
 /// File name -> bytes: a bundle as the worker gets it (embedded copy, KV) or the CLI
 /// reads it from a directory.
@@ -166,7 +165,7 @@ fn file<'a>(files: &'a BundleFiles, name: &str) -> Result<&'a [u8], BundleError>
 /// The bundle compiled into this binary (`model/` at build time), for the worker's
 /// first request and as the fallback when no newer bundle can be fetched.
 pub fn embedded() -> BundleFiles {
-    let files: [(&str, &[u8]); 3] = [
+    let files: [(&str, &[u8]); 4] = [
         (
             MANIFEST,
             include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/manifest.json")),
@@ -181,6 +180,10 @@ pub fn embedded() -> BundleFiles {
                 env!("CARGO_MANIFEST_DIR"),
                 "/model/page_stats.json"
             )),
+        ),
+        (
+            RULES,
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/rules.json")),
         ),
     ];
     files

@@ -161,13 +161,22 @@ pub fn classify(features: &Features, loaded: &LoadedBundle) -> Classification {
             classification.segment = Some(prediction.segment_id);
             classification.confidence = Some(prediction.confidence);
             classification.intent = Some(prediction.intent);
-            classification.signals = prediction.attributions;
-            classification.signals.truncate(TOP_SIGNALS);
+            // A feature at its baseline explains nothing: it is not a signal.
+            classification.signals = prediction
+                .attributions
+                .into_iter()
+                .filter(|a| a.contribution != 0.0)
+                .take(TOP_SIGNALS)
+                .collect();
         }
         Err(error) => {
             classification.reason = Reason::RulesOnly;
             classification.error = Some(error.code().to_string());
-            if let Some(top) = matches.iter().max_by_key(|m| m.priority) {
+            // Highest priority; the first in file order among equals.
+            let top = matches
+                .iter()
+                .reduce(|best, m| if m.priority > best.priority { m } else { best });
+            if let Some(top) = top {
                 classification.segment = Some(top.id.clone());
                 classification.confidence = Some(1.0);
             }

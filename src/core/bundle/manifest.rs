@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::BundleError;
+use crate::core::features::Kind;
 
 /// The only manifest `format` this build understands.
 pub const FORMAT: u64 = 1;
@@ -77,10 +78,10 @@ impl FeatureSpec {
         }
     }
 
-    pub fn kind(&self) -> FieldKind {
+    pub fn kind(&self) -> Kind {
         match self {
-            FeatureSpec::Num { .. } => FieldKind::Num,
-            FeatureSpec::Label { .. } => FieldKind::Label,
+            FeatureSpec::Num { .. } => Kind::Num,
+            FeatureSpec::Label { .. } => Kind::Label,
         }
     }
 
@@ -89,24 +90,6 @@ impl FeatureSpec {
         match self {
             FeatureSpec::Num { .. } => 1,
             FeatureSpec::Label { categories, .. } => categories.len(),
-        }
-    }
-}
-
-/// The kind of a `features` field (`docs/contracts.md` section 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldKind {
-    Num,
-    Label,
-    List,
-}
-
-impl FieldKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldKind::Num => "num",
-            FieldKind::Label => "label",
-            FieldKind::List => "list",
         }
     }
 }
