@@ -237,3 +237,80 @@ fn an_input_name_the_graph_lacks_is_a_model_error_and_rules_still_classify() {
     assert_eq!(classification.error.as_deref(), Some("model_mismatch"));
     assert!(classification.intent.is_none());
 }
+
+/// The shipped files plus the core's `model/rules.json`, listed in the manifest with its
+/// hash (as `model/train/manifest.py --rehash` does once the rules are in the bundle).
+fn with_rules(files: BundleFiles) -> BundleFiles {
+    let rules = std::fs::read(model_dir().join("rules.json")).expect("model/rules.json");
+    let mut manifest = manifest_json(&files);
+    manifest["files"]["rules.json"] = Value::from(bundle::sha256_hex(&rules));
+    let mut files = with_manifest(files, &manifest);
+    files.insert("rules.json".into(), rules);
+    files
+}
+
+fn cart_session() -> edgeseg::core::features::Features {
+    let mut values = serde_json::Map::new();
+    values.insert("cart_adds".into(), Value::from(2));
+    values.insert("checkouts".into(), Value::from(0));
+    values.insert("product_related".into(), Value::from(12));
+    values.insert("page_values".into(), Value::from(20.0));
+    features_from_json(&values).expect("features")
+}
+
+#[test]
+fn listed_rules_are_verified_parsed_and_matched_beside_the_model() {
+    let loaded = LoadedBundle::from_files(with_rules(shipped_files()), &TrustPolicy::unsigned())
+        .expect("bundle with rules loads");
+    let c = loaded.classify(&cart_session());
+    assert_eq!(c.reason, Reason::Model);
+    assert!(
+        c.rules.iter().any(|m| m.id == "cart_abandoner"),
+        "{:?}",
+        c.rules
+    );
+    assert!(c.rules_version.is_some());
+}
+
+#[test]
+fn without_a_model_the_top_priority_rule_segment_is_the_segment() {
+    let files = with_rules(shipped_files());
+    let mut manifest = manifest_json(&files);
+    manifest["model"]["intent_output"] = Value::from("no_such_output");
+    let loaded =
+        LoadedBundle::from_files(with_manifest(files, &manifest), &TrustPolicy::unsigned())
+            .expect("bundle loads");
+    assert!(matches!(loaded.model(), Err(ModelError::Output { .. })));
+    let c = loaded.classify(&cart_session());
+    assert_eq!(c.reason, Reason::RulesOnly);
+    assert_eq!(c.segment.as_deref(), Some("cart_abandoner"));
+    assert_eq!(c.confidence, Some(1.0));
+    assert_eq!(c.error.as_deref(), Some("model_mismatch"));
+}
+
+#[test]
+fn a_tampered_rules_file_is_refused_by_its_hash() {
+    let mut files = with_rules(shipped_files());
+    files
+        .get_mut("rules.json")
+        .expect("rules")
+        .extend_from_slice(b" ");
+    match Bundle::from_files(files, &TrustPolicy::unsigned()) {
+        Err(BundleError::HashMismatch { file, .. }) => assert_eq!(file, "rules.json"),
+        other => panic!("expected a hash mismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn rules_the_core_refuses_are_refused_with_the_bundle() {
+    let files = shipped_files();
+    let rules = br#"{"version": "x", "segments": [{"name": "Psychic", "priority": 1,
+        "filterRules": [{"field": "telepathy_score", "operator": "gte", "value": 1}]}]}"#;
+    let mut manifest = manifest_json(&files);
+    manifest["files"]["rules.json"] = Value::from(bundle::sha256_hex(rules));
+    let mut files = with_manifest(files, &manifest);
+    files.insert("rules.json".into(), rules.to_vec());
+    let err = Bundle::from_files(files, &TrustPolicy::unsigned()).expect_err("must refuse");
+    assert!(matches!(err, BundleError::Rules(_)), "{err}");
+    assert!(err.to_string().contains("telepathy_score"), "{err}");
+}
