@@ -4,6 +4,9 @@
 //! with [`Reason`]; everything that explains a classification travels in this struct
 //! so that `headers` can render it without knowing where it came from.
 
+use crate::core::bundle::{Bundle, BundleError, BundleFiles, TrustPolicy};
+use crate::core::features::Features;
+use crate::core::model::{GoldenReport, Model, ModelError};
 use crate::core::rules::SegmentMatch;
 
 /// Why the headers say what they say, in the spirit of OpenFeature's resolution reasons.
@@ -80,4 +83,105 @@ impl Classification {
             error: None,
         }
     }
+}
+
+/// How many signals travel with a classification (`edgeseg-signals`).
+pub const TOP_SIGNALS: usize = 5;
+
+/// A verified bundle with its model plan built: what the worker keeps per isolate (in a
+/// `thread_local!`) and the CLI per run. Building it is the cold-start cost; keep it.
+#[derive(Debug)]
+pub struct LoadedBundle {
+    bundle: Bundle,
+    /// The rules still work when the graph cannot be loaded: classify falls back to them.
+    model: Result<Model, ModelError>,
+}
+
+impl LoadedBundle {
+    /// Verifies the files and builds the plan. A bundle that fails verification is an
+    /// error; a model that fails to build is kept as an error and classified rules-only.
+    pub fn from_files(files: BundleFiles, policy: &TrustPolicy) -> Result<Self, BundleError> {
+        Ok(LoadedBundle::new(Bundle::from_files(files, policy)?))
+    }
+
+    /// The bundle compiled into this binary (`bundle::embedded()`), without signature
+    /// checks: it was part of the reviewed build.
+    pub fn embedded() -> Result<Self, BundleError> {
+        LoadedBundle::from_files(crate::core::bundle::embedded(), &TrustPolicy::unsigned())
+    }
+
+    /// Native: reads and checks a bundle directory.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_dir(
+        dir: impl AsRef<std::path::Path>,
+        policy: &TrustPolicy,
+    ) -> Result<Self, BundleError> {
+        Ok(LoadedBundle::new(Bundle::from_dir(dir, policy)?))
+    }
+
+    pub fn new(bundle: Bundle) -> Self {
+        let model = Model::load(bundle.manifest(), bundle.model_bytes());
+        LoadedBundle { bundle, model }
+    }
+
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    pub fn model(&self) -> Result<&Model, &ModelError> {
+        self.model.as_ref()
+    }
+
+    /// Golden-vector check of the built model (fails if the model did not build).
+    pub fn verify(&self) -> Result<GoldenReport, ModelError> {
+        self.model.as_ref().map_err(Clone::clone)?.verify_golden()
+    }
+
+    pub fn classify(&self, features: &Features) -> Classification {
+        classify(features, self)
+    }
+}
+
+/// The one entry point: the model's segment, intent and top signals, plus every rule
+/// match. Without a usable model: the top-priority matching rule segment
+/// (`Reason::RulesOnly`, confidence 1) and the model's error code.
+pub fn classify(features: &Features, loaded: &LoadedBundle) -> Classification {
+    let rules = loaded.bundle.rules();
+    let matches = rules.map(|r| r.evaluate(features)).unwrap_or_default();
+    let mut classification = Classification::bare(Reason::Model);
+    classification.model_version = Some(loaded.bundle.manifest().version.clone());
+    classification.rules_version = rules.map(|r| r.version().to_string());
+
+    let prediction = match &loaded.model {
+        Ok(model) => model.predict(features),
+        Err(error) => Err(error.clone()),
+    };
+    match prediction {
+        Ok(prediction) => {
+            classification.segment = Some(prediction.segment_id);
+            classification.confidence = Some(prediction.confidence);
+            classification.intent = Some(prediction.intent);
+            // A feature at its baseline explains nothing: it is not a signal.
+            classification.signals = prediction
+                .attributions
+                .into_iter()
+                .filter(|a| a.contribution != 0.0)
+                .take(TOP_SIGNALS)
+                .collect();
+        }
+        Err(error) => {
+            classification.reason = Reason::RulesOnly;
+            classification.error = Some(error.code().to_string());
+            // Highest priority; the first in file order among equals.
+            let top = matches
+                .iter()
+                .reduce(|best, m| if m.priority > best.priority { m } else { best });
+            if let Some(top) = top {
+                classification.segment = Some(top.id.clone());
+                classification.confidence = Some(1.0);
+            }
+        }
+    }
+    classification.rules = matches;
+    classification
 }

@@ -1,0 +1,191 @@
+//! The tract plan: ONNX bytes -> an optimised, runnable graph with a symbolic batch
+//! dimension, built once and reused for every request.
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid as _;
+
+use crate::core::bundle::ModelSpec;
+
+use super::ModelError;
+
+/// A runnable plan whose input is `[N, width]` f32 and whose outputs are, in order,
+/// intent `[N, 1]` and segment `[N, segments]`.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    runnable: Arc<TypedRunnableModel>,
+    width: usize,
+    segments: usize,
+}
+
+/// One batch's outputs, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub intent: Vec<f32>,
+    /// `rows x segments`, row-major.
+    pub segment: Vec<f32>,
+    pub segments: usize,
+}
+
+impl Scores {
+    pub fn segment_row(&self, row: usize) -> &[f32] {
+        &self.segment[row * self.segments..][..self.segments]
+    }
+}
+
+impl Plan {
+    /// Loads the graph, checks its tensor names and widths against the manifest, and
+    /// optimises it once.
+    pub fn build(spec: &ModelSpec, segments: usize, onnx: &[u8]) -> Result<Plan, ModelError> {
+        let tract = |stage: &'static str| {
+            move |e: TractError| ModelError::Tract {
+                stage,
+                message: format!("{e:#}"),
+            }
+        };
+        let mut model = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(onnx))
+            .map_err(tract("reading the ONNX graph"))?;
+
+        let inputs: Vec<String> = model
+            .input_outlets()
+            .map_err(tract("listing inputs"))?
+            .iter()
+            .map(|o| model.node(o.node).name.clone())
+            .collect();
+        if inputs != [spec.input.as_str()] {
+            return Err(ModelError::Input {
+                expected: spec.input.clone(),
+                found: inputs,
+            });
+        }
+        check_declared_width(&model, spec.width)?;
+
+        let outputs: Vec<String> = model
+            .output_outlets()
+            .map_err(tract("listing outputs"))?
+            .iter()
+            .map(|o| {
+                model
+                    .outlet_label(*o)
+                    .map_or_else(|| model.node(o.node).name.clone(), str::to_string)
+            })
+            .collect();
+        for wanted in [&spec.intent_output, &spec.segment_output] {
+            if !outputs.contains(wanted) {
+                return Err(ModelError::Output {
+                    expected: wanted.clone(),
+                    found: outputs,
+                });
+            }
+        }
+        model
+            .select_outputs_by_name([&spec.intent_output, &spec.segment_output])
+            .map_err(tract("selecting outputs"))?;
+
+        let batch = model.sym("N");
+        model
+            .set_input_fact(0, f32::fact([batch.to_dim(), spec.width.to_dim()]).into())
+            .map_err(tract("setting the input shape"))?;
+        let typed = model
+            .into_optimized()
+            .map_err(tract("optimising the graph"))?;
+        check_output_width(&typed, 0, &spec.intent_output, 1)?;
+        check_output_width(&typed, 1, &spec.segment_output, segments)?;
+        let runnable = typed.into_runnable().map_err(tract("building the plan"))?;
+        Ok(Plan {
+            runnable,
+            width: spec.width,
+            segments,
+        })
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Runs `rows.len() / width` rows in one batch.
+    pub fn run(&self, rows: &[f32]) -> Result<Scores, ModelError> {
+        let run_error = |e: TractError| ModelError::Run(format!("{e:#}"));
+        if rows.is_empty() || !rows.len().is_multiple_of(self.width) {
+            return Err(ModelError::Run(format!(
+                "{} input values is not a whole number of rows of {}",
+                rows.len(),
+                self.width
+            )));
+        }
+        let n = rows.len() / self.width;
+        let input = Tensor::from_shape(&[n, self.width], rows).map_err(run_error)?;
+        let outputs = self.runnable.run(tvec!(input.into())).map_err(run_error)?;
+        let [intent, segment] = outputs.as_slice() else {
+            return Err(ModelError::Run(format!(
+                "{} outputs, expected 2",
+                outputs.len()
+            )));
+        };
+        let intent = flat(intent, n, 1).map_err(run_error)?;
+        let segment = flat(segment, n, self.segments).map_err(run_error)?;
+        Ok(Scores {
+            intent,
+            segment,
+            segments: self.segments,
+        })
+    }
+}
+
+/// An output tensor as a flat row-major vector, checked to be `[rows, cols]`.
+fn flat(value: &TValue, rows: usize, cols: usize) -> TractResult<Vec<f32>> {
+    let view = value.to_plain_array_view::<f32>()?;
+    if view.shape() != [rows, cols] {
+        return Err(TractError::msg(format!(
+            "output shape {:?}, expected [{rows}, {cols}]",
+            view.shape()
+        )));
+    }
+    Ok(view.iter().copied().collect())
+}
+
+/// When the graph declares a concrete input width, it must be the manifest's.
+fn check_declared_width(model: &InferenceModel, width: usize) -> Result<(), ModelError> {
+    let Ok(fact) = model.input_fact(0) else {
+        return Ok(());
+    };
+    let dims: Vec<_> = fact.shape.dims().collect();
+    if let [_, last] = dims.as_slice() {
+        if let Some(declared) = last.concretize().and_then(|d| d.as_i64()) {
+            if declared != width as i64 {
+                return Err(ModelError::Width {
+                    tensor: "input".into(),
+                    manifest: width,
+                    model: declared.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Output `index` must be `[N, width]`.
+fn check_output_width(
+    model: &TypedModel,
+    index: usize,
+    name: &str,
+    width: usize,
+) -> Result<(), ModelError> {
+    let fact = model.output_fact(index).map_err(|e| ModelError::Tract {
+        stage: "reading output shapes",
+        message: format!("{e:#}"),
+    })?;
+    let shape = &fact.shape;
+    let ok = shape.rank() == 2 && shape[1].as_i64() == Some(width as i64);
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::Width {
+            tensor: name.to_string(),
+            manifest: width,
+            model: format!("{shape:?}"),
+        })
+    }
+}

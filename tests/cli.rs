@@ -1,0 +1,264 @@
+//! The `edgeseg` binary end to end on the shipped bundle and the UCI data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn edgeseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edgeseg"))
+        .args(args)
+        .output()
+        .expect("edgeseg runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn model_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("model")
+}
+
+const UCI: &str = "/work/shared/data/uci-online-shoppers/online_shoppers_intention.csv";
+
+fn uci_data() -> PathBuf {
+    std::env::var_os("EDGESEG_UCI_CSV").map_or_else(|| PathBuf::from(UCI), PathBuf::from)
+}
+
+/// A fresh scratch directory holding a copy of the shipped bundle's files.
+fn bundle_copy() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "edgeseg-cli-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    for entry in std::fs::read_dir(model_dir()).expect("model dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() && entry.file_name() != "manifest.sig" {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy");
+        }
+    }
+    dir
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\n{}",
+            stdout(output),
+            stderr(output)
+        )
+    })
+}
+
+/// The reference split's test rows: the pipeline's `model/split/test_rows.txt` once it
+/// publishes one, else the copy made with scikit-learn for these tests.
+fn reference_rows() -> PathBuf {
+    let published = model_dir().join("split").join("test_rows.txt");
+    if published.is_file() {
+        return published;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/uci_reference_test_rows.txt")
+}
+
+#[test]
+fn eval_scores_the_reference_test_rows() {
+    let model = model_dir();
+    let data = uci_data();
+    let rows = reference_rows();
+    let out = edgeseg(&[
+        "eval",
+        "--model",
+        model.to_str().expect("utf-8 path"),
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "--rows",
+        rows.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    let auc = report["auc"].as_f64().expect("auc");
+    let ap = report["average_precision"]
+        .as_f64()
+        .expect("average precision");
+    let rows = report["rows"].as_u64().expect("rows");
+    assert_eq!(rows, 2466, "20 % of 12,330 sessions");
+    assert_eq!(
+        report["positives"].as_u64(),
+        Some(382),
+        "stratified on revenue"
+    );
+    assert!(auc >= 0.85, "AUC {auc}");
+    assert!(ap > 0.0 && ap <= 1.0, "AP {ap}");
+}
+
+#[test]
+fn eval_all_scores_every_row() {
+    let model = model_dir();
+    let data = uci_data();
+    let out = edgeseg(&[
+        "eval",
+        "--all",
+        "--model",
+        model.to_str().expect("utf-8 path"),
+        "--data",
+        data.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["rows"].as_u64(), Some(12_330));
+    assert_eq!(report["positives"].as_u64(), Some(1_908));
+    assert!(report["auc"].as_f64().expect("auc") >= 0.85);
+}
+
+#[test]
+fn bundle_check_accepts_the_shipped_bundle() {
+    let model = model_dir();
+    let out = edgeseg(&["bundle", "check", model.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("golden:"), "{}", stdout(&out));
+}
+
+#[test]
+fn keygen_sign_and_check_with_the_trusted_key() {
+    let dir = bundle_copy();
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).expect("keys dir");
+    let (alice, mallory) = (keys.join("alice"), keys.join("mallory"));
+    for who in [&alice, &mallory] {
+        let out = edgeseg(&["keygen", "--out", who.to_str().expect("utf-8 path")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let with = |path: &Path, suffix: &str| format!("{}.{suffix}", path.display());
+    let dir_arg = dir.to_str().expect("utf-8 path");
+
+    let out = edgeseg(&["bundle", "sign", dir_arg, "--key", &with(&alice, "key")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.join("manifest.sig").is_file());
+
+    let out = edgeseg(&["bundle", "check", dir_arg, "--trust", &with(&alice, "pub")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("signature: verified"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = edgeseg(&[
+        "bundle",
+        "check",
+        dir_arg,
+        "--trust",
+        &with(&mallory, "pub"),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("manifest.sig"), "{}", stderr(&out));
+
+    // keygen never overwrites a key.
+    let out = edgeseg(&["keygen", "--out", alice.to_str().expect("utf-8 path")]);
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bundle_check_names_a_tampered_file() {
+    let dir = bundle_copy();
+    let onnx = dir.join("model.onnx");
+    let mut bytes = std::fs::read(&onnx).expect("model.onnx");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x80;
+    std::fs::write(&onnx, bytes).expect("write");
+    let out = edgeseg(&["bundle", "check", dir.to_str().expect("utf-8 path")]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("model.onnx"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn classify_prints_the_model_segment_for_a_session() {
+    let model = model_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
+        .args([
+            "classify",
+            "--model",
+            model.to_str().expect("utf-8 path"),
+            "--features",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(br#"{"product_related": 40, "product_related_duration": 1800, "page_values": 35.0, "month": "Nov"}"#)
+            .expect("writes");
+    }
+    let out = child.wait_with_output().expect("finishes");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("edgeseg-reason: MODEL"), "{text}");
+    assert!(text.contains("edgeseg-segment: "), "{text}");
+    assert!(text.contains("edgeseg-signals: page_values="), "{text}");
+}
+
+#[test]
+fn classify_replays_a_recorded_session_through_the_core() {
+    let dir = bundle_copy();
+    let session = dir.join("session.json");
+    std::fs::write(
+        &session,
+        r#"{ "requests": [
+            { "at_ms": 1795262400000, "path": "/", "referrer": "https://www.google.com/", "continent": "EU",
+              "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" },
+            { "at_ms": 1795262430000, "path": "/category/boots", "query": "sort=price_asc" },
+            { "at_ms": 1795262460000, "path": "/product/b1", "query": "price=89.5" },
+            { "at_ms": 1795262506000, "beacon": { "v": 1, "events": [ { "type": "dwell", "page": "/product/b1", "ms": 45000 } ] } },
+            { "at_ms": 1795262550000, "method": "POST", "path": "/cart/add", "query": "product=b2" }
+        ] }"#,
+    )
+    .expect("write");
+    let model = model_dir();
+    let out = edgeseg(&[
+        "classify",
+        "--json",
+        "--model",
+        model.to_str().expect("utf-8 path"),
+        "--session",
+        session.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["classification"]["reason"], "MODEL");
+    assert_eq!(report["features"]["product_related"], 3.0);
+    assert_eq!(report["features"]["cart_adds"], 1.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn classify_refuses_a_field_this_build_does_not_know() {
+    let dir = bundle_copy();
+    let features = dir.join("features.json");
+    std::fs::write(&features, r#"{"telepathy_score": 1}"#).expect("write");
+    let model = model_dir();
+    let out = edgeseg(&[
+        "classify",
+        "--model",
+        model.to_str().expect("utf-8 path"),
+        "--features",
+        features.to_str().expect("utf-8 path"),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("telepathy_score"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
