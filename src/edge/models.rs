@@ -39,10 +39,3 @@ pub fn page_stats() -> Rc<PageStats> {
         }))
     })
 }
-
-/// The version of the bundle in use, if it loaded.
-pub fn active_version() -> Option<String> {
-    active()
-        .ok()
-        .map(|loaded| loaded.bundle().manifest().version.clone())
-}

@@ -45,8 +45,12 @@ async fn kv_config(env: &Env) -> Option<String> {
         }
     }
     let fetched = match env.kv(KV_BINDING) {
-        Ok(kv) => kv.get(STORE_CONFIG_KEY).text().await,
-        Err(e) => Err(e.into()),
+        Ok(kv) => kv
+            .get(STORE_CONFIG_KEY)
+            .text()
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
     };
     let text = match fetched {
         Ok(text) => text,
