@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HIDDEN = (32, 16)
+HIDDEN = (64, 32)
 SEED = 0
 
 
@@ -15,6 +15,7 @@ class StudentConfig:
     weight_decay: float = 1e-4
     soft_weight: float = 0.7      # intent target = soft_weight * teacher + (1 - soft_weight) * label
     segment_weight: float = 1.0   # weight of the segment cross-entropy next to the intent loss
+    table_share: float = 0.1      # share of training rows shown with page-stats-table rates/values
 
 
 def _sigmoid(z):
@@ -28,7 +29,7 @@ def _softmax(z):
 
 
 class Student:
-    """features -> 32 -> 16 (ReLU) -> intent (sigmoid, 1) and segment (softmax, K)."""
+    """features -> 64 -> 32 (ReLU) -> intent (sigmoid, 1) and segment (softmax, K)."""
 
     def __init__(self, width: int, segments: int, seed: int = SEED):
         rng = np.random.default_rng(seed)
