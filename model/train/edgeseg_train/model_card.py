@@ -145,6 +145,16 @@ Edge page types map to classes as in the contract (account/cart/checkout -> admi
 informational; home/category/product/search/sale -> product_related); `default` is the page-view
 weighted mean. There is no per-path data.
 
+## Reproduce
+- Whole bundle: `make model` (= `bash model/train/build.sh`; data from `${{EDGESEG_DATA:-<repo>/../shared/data}}`).
+  Seeds are fixed and every library runs on one thread, so a rerun rewrites identical files
+  (`created` is kept when nothing else changed, or taken from `SOURCE_DATE_EPOCH`). The version comes from
+  `EDGESEG_MODEL_VERSION` (default `2026.11.21-1`), the table share from `EDGESEG_TABLE_SHARE`.
+- After `model/rules.json` changes: `python3 model/train/manifest.py --rehash model` (standard library only).
+- Segment discovery on any CSV: `model/train/.venv/bin/python model/train/discover.py discover FILE.csv
+  --fields a,b,c --outcome col --out DIR`, then `... discover.py apply DIR/cards.json --out rules.json`.
+- Tests: `model/train/.venv/bin/python -m pytest model/train/tests -q`.
+
 ## Limitations
 - **Anonymised codes** are not used (see above), so device/browser/region/traffic effects are absent.
 - **Page statistics are estimates**: one value per page class from a least-squares fit of session averages;

@@ -170,4 +170,7 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    run()
+    try:
+        run()
+    except FileNotFoundError as error:
+        sys.exit(f"error: {error}")

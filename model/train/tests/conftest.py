@@ -1,8 +1,13 @@
 """Makes `edgeseg_train` importable and hands tests a small CSV of real UCI rows."""
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# One thread: k-means and BLAS stay fast and deterministic on a shared 2-core machine.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 TRAIN_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TRAIN_DIR))

@@ -60,7 +60,8 @@ def run_discover(args) -> None:
     out = Path(args.out)
     write_json(out / "cards.json", document)
     write_report(out / "report.html", document)
-    print(f"{document['algorithm']}: {document['k']} segments -> {out / 'cards.json'}, {out / 'report.html'}")
+    noise = " (+ unclustered noise)" if len(document["cards"]) > document["k"] else ""
+    print(f"{document['algorithm']}: {document['k']} segments{noise} -> {out / 'cards.json'}, {out / 'report.html'}")
     for card in document["cards"]:
         print(f"  {card['index']}. {card['id']}: {card['size']} rows ({card['percentage']:g}%)")
 
