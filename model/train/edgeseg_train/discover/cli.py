@@ -51,6 +51,9 @@ def write_json(path: Path, document) -> None:
 def run_discover(args) -> None:
     frame = load_table(args.csv, args.keep_names)
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    if fields and not 3 <= len(fields) <= 8:
+        print(f"warning: {len(fields)} fields; 3 to 8 give segments that are easy to read and to turn into rules",
+              file=sys.stderr)
     outcome = args.outcome
     if outcome and outcome not in frame.columns and not args.keep_names:
         from .columns import snake_case
