@@ -109,6 +109,9 @@ page-class mix:
 | **Student (shipped, {share:.0%} table rows in training)** | {ref['student']['auc']:.4f} | {ref['student']['ap']:.4f} | {ref['student_with_page_stats_table']['auc']:.4f} | {ref['student_with_page_stats_table']['ap']:.4f} |
 | Student trained on UCI's values only | {ref['student_without_table_augmentation']['auc']:.4f} | {ref['student_without_table_augmentation']['ap']:.4f} | {ref['student_without_table_augmentation_with_page_stats_table']['auc']:.4f} | {ref['student_without_table_augmentation_with_page_stats_table']['ap']:.4f} |
 
+The segment head agrees with the k-means segment (computed from UCI's values) on
+{ref['student_segment_agreement_with_page_stats_table']:.1%} of test rows when it is given the table values.
+
 Most of the signal of `page_values` is per page (which pages lead to purchases), and a per-class table
 cannot carry it: the table's values explain almost none of the session averages (R^2 below). Until the
 store fills `paths` in `page_stats.json` with its own per-page figures, expect the table column, not the

@@ -124,7 +124,9 @@ def run() -> None:
     estimated = estimate(train)
     stats = page_stats_document(estimated, VERSION, "reference-split training rows")
     write_json(model_dir / "page_stats.json", stats)
-    log(f"page stats r2 {estimated['r2']}")
+    table_segment = run_onnx(onnx_bytes, encoding.encode_frame(reconstruct(test, estimated), specs))[1]
+    table_agreement = round(float((table_segment.argmax(1) == test["segment"].to_numpy()).mean()), 4)
+    log(f"page stats r2 {estimated['r2']}; segment agreement with table values {table_agreement}")
 
     golden = build_golden(test, specs, lambda x: run_onnx(onnx_bytes, x), ort_segment.argmax(1))
     check_golden(golden, specs)
@@ -132,7 +134,8 @@ def run() -> None:
     metrics = {
         "split": "reference: stratified 80/20 on revenue, random_state=42 (scikit-learn train_test_split)",
         "reference": {**reference["metrics"], "student_onnxruntime": onnx_metrics,
-                      "student_segment_agreement": segment_agreement},
+                      "student_segment_agreement": segment_agreement,
+                      "student_segment_agreement_with_page_stats_table": table_agreement},
         "without_page_values": no_page_values["metrics"],
         "temporal": {"split": "train Feb..Oct, test Nov+Dec", **temporal["metrics"]},
         "table_share": STUDENT_CONFIG.table_share,
