@@ -146,7 +146,7 @@ def _describe(size, pct, chars, outcome) -> str:
     return text
 
 
-def _heuristic_cards(frame, clustering, outcome_field):
+def _heuristic_cards(frame, clustering):
     info = clustering.heuristic
     cards = []
     for index, (band, low, high) in enumerate(info["bands"]):
@@ -173,7 +173,7 @@ def _heuristic_cards(frame, clustering, outcome_field):
 def build_cards(frame: pd.DataFrame, scaler, clustering, outcome=None) -> list:
     """One card per segment, in segment order; ids are unique snake_case tokens."""
     if clustering.algorithm == "heuristic":
-        raw_cards = _heuristic_cards(frame, clustering, outcome)
+        raw_cards = _heuristic_cards(frame, clustering)
     else:
         raw_cards = []
         segments = sorted(set(clustering.labels) - {NOISE})

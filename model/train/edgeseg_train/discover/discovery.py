@@ -13,6 +13,8 @@ MIN_ROWS_TO_CLUSTER = 10
 def discover(frame, fields=None, algorithm="kmeans", k_min=2, k_max=8, eps=None, min_samples=None,
              seed=0, outcome=None, source="(data frame)"):
     """Returns (document, clustering, scaler); document is what cards.json holds."""
+    if algorithm not in ("kmeans", "dbscan", "heuristic"):
+        raise DiscoveryError(f"unknown algorithm {algorithm!r} (kmeans, dbscan, heuristic)")
     if k_min < 2 or k_max < k_min:
         raise DiscoveryError(f"need 2 <= min clusters <= max clusters, got {k_min}..{k_max}")
     if outcome is not None and outcome not in frame.columns:
@@ -23,8 +25,6 @@ def discover(frame, fields=None, algorithm="kmeans", k_min=2, k_max=8, eps=None,
     scaler = Scaler.fit(frame, chosen)
     matrix = scaler.transform(frame)
     clustering, note = None, None
-    if algorithm not in ("kmeans", "dbscan", "heuristic"):
-        raise DiscoveryError(f"unknown algorithm {algorithm!r} (kmeans, dbscan, heuristic)")
     if algorithm != "heuristic":
         if len(frame) < MIN_ROWS_TO_CLUSTER:
             note = f"; {algorithm} needs at least {MIN_ROWS_TO_CLUSTER} rows, used the heuristic"
