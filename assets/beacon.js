@@ -65,7 +65,9 @@
 
   function flush() {
     try {
-      if (since !== null) { dwell += now() - since; since = visible() ? now() : null; }
+      // Called when the page is hidden or going away: the visible clock stops here and
+      // restarts on visibilitychange visible or a bfcache pageshow.
+      if (since !== null) { dwell += now() - since; since = null; }
       var ms = Math.min(1800000, Math.round(dwell));
       if (ms > sentDwell) { push({ type: 'dwell', page: page, ms: ms }); sentDwell = ms; }
       measure();

@@ -369,6 +369,9 @@ function main(argv) {
     else if (flag === '--help' || flag === '-h') usage('edgeseg demo origin');
     else usage(`unknown argument: ${argv[i]}`);
   }
+  // A harness may close our pipes after reading the listen line; that must not kill us.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   const server = createOrigin({ log });
   server.on('error', (err) => { console.error(`edgeseg-demo-origin: ${err.message}`); process.exit(1); });
   server.listen(port, host, () => {

@@ -36,7 +36,7 @@ footer{padding:20px 0 40px;color:#6b716d;font-size:14px}footer a{margin-right:14
 .edge{margin:30px 0 10px;background:#14201b;color:#e7efe9;border-radius:14px;padding:18px 22px 14px}.edge h2{margin:0 0 12px;color:#d9b35b}
 .edge h3{font-size:15px;margin:18px 0 6px;color:#cfe0d6}.edge h3 small{font-weight:400;color:#8fa69a;margin-left:6px}.edge code{color:#f3d98f}
 .es-seg{display:grid;grid-template-columns:1.3fr 1fr 1fr;gap:18px}@media(max-width:640px){.es-seg{grid-template-columns:1fr}}
-.es-label{font-size:12px;text-transform:uppercase;letter-spacing:.8px;color:#8fa69a}.es-segname{font-size:22px;font-weight:700;text-transform:capitalize}.es-big{font-size:22px;font-weight:700}
+.es-label{font-size:12px;text-transform:uppercase;letter-spacing:.8px;color:#8fa69a}.es-segname{font-size:22px;font-weight:700}.es-segname::first-letter{text-transform:uppercase}.es-big{font-size:22px;font-weight:700}
 .es-bar{display:block;height:6px;background:#2c3b34;border-radius:3px;margin-top:4px;overflow:hidden}.es-bar span{display:block;height:100%;background:#d9b35b}.es-bar.es-intent span{background:#5fc48d}
 .es-reason{margin:14px 0 4px}.es-badge{font:12px ui-monospace,monospace;background:#2f4a3d;border-radius:4px;padding:2px 7px;margin-right:6px}
 .es-r-error,.es-r-consent_withheld{background:#6b2b25}.es-r-holdout{background:#4b3f66}
