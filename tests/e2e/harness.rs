@@ -242,6 +242,19 @@ id = "edgeseg-local"
         text
     }
 
+    /// Waits (a few seconds at most) for `needle` to appear in the worker's log: console
+    /// output reaches the file a moment after the response.
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
     /// Files the worker's Durable Objects have written under the state folder.
     pub fn durable_object_files(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
