@@ -12,7 +12,7 @@ RUST_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 BUNDLE_FILES := $(wildcard model/*.json model/*.onnx assets/*)
 BUILD_ID = $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: dev test bootstrap wasm fmt-check clippy unit e2e bench model demo-test clean
+.PHONY: dev test bootstrap wasm fmt-check clippy unit demo-test pipeline-test e2e bench model clean
 
 ## Tools: installed once per machine into ~/.cache/edgeseg-tools (scripts/bootstrap.sh).
 $(TOOLS_ENV): scripts/bootstrap.sh Cargo.lock tools/package-lock.json
@@ -31,8 +31,9 @@ wasm: $(WORKER)
 dev: $(WORKER)
 	ORIGIN="$(ORIGIN)" DEV_PORT="$(DEV_PORT)" ORIGIN_PORT="$(ORIGIN_PORT)" bash scripts/dev.sh
 
-## make test: formatting, lints, native tests, the wasm build, end-to-end tests in workerd.
-test: fmt-check clippy unit wasm e2e
+## make test: formatting, lints, native tests (Rust, the demo store, the ML pipeline),
+## the wasm build, end-to-end tests in workerd.
+test: fmt-check clippy unit demo-test pipeline-test wasm e2e
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -43,6 +44,13 @@ clippy: $(TOOLS_ENV)
 
 unit:
 	cargo test --locked
+
+demo-test:
+	node --test demo/
+
+pipeline-test:
+	bash model/train/build.sh --venv-only
+	cd model/train && .venv/bin/python -m pytest -q tests
 
 e2e: $(WORKER)
 	source $(TOOLS_ENV) && cargo test --locked --features e2e --test e2e -- --test-threads=1

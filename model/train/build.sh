@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the model bundle in model/: venv (when missing or requirements changed), then the whole pipeline.
-# Called by `make model`. Reproducible: fixed seeds, one thread per library, stable JSON.
+# Called by `make model` (and with --venv-only by `make test`). Reproducible: fixed seeds, one thread per library, stable JSON.
 set -euo pipefail
 
 TRAIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +17,11 @@ if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$TRAIN_DIR/requirements.txt"
   echo "$wanted" > "$STAMP"
+fi
+
+# `--venv-only`: just the environment (what `make test` needs to run the pipeline's tests).
+if [[ "${1:-}" == "--venv-only" ]]; then
+  exit 0
 fi
 
 export EDGESEG_DATA="${EDGESEG_DATA:-$REPO_DIR/../shared/data}"
