@@ -177,19 +177,21 @@ pub fn customer_object_name(customer_key: &str) -> String {
 /// so a session stays in (or out) for its whole life, and a new salt reshuffles.
 pub fn in_holdout(id: &SessionId, config: &StoreConfig) -> bool {
     let share = config.holdout.share;
-    if share <= 0.0 {
-        return false;
-    }
+    share > 0.0 && bucket(&config.holdout.salt, id) < share
+}
+
+/// The session's place in [0, 1) for a salted split: deterministic, uniform, and
+/// independent between salts (holdout, canary).
+pub fn bucket(salt: &str, id: &SessionId) -> f64 {
     let digest = Sha256::new()
-        .chain_update(config.holdout.salt.as_bytes())
+        .chain_update(salt.as_bytes())
         .chain_update(b":")
         .chain_update(id.as_str().as_bytes())
         .finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     // Top 53 bits -> uniform in [0, 1).
-    let unit = (u64::from_be_bytes(first) >> 11) as f64 / (1u64 << 53) as f64;
-    unit < share
+    (u64::from_be_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

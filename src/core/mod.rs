@@ -17,6 +17,7 @@
 pub mod beacon;
 pub mod bundle;
 pub mod calendar;
+pub mod channel;
 pub mod classify;
 pub mod config;
 pub mod features;

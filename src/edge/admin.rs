@@ -3,11 +3,16 @@
 //!
 //! - `GET /__edgeseg/admin/sessions/{s:<sid>|c:<key>}`: the stored state (access request).
 //! - `DELETE` the same: erase it (erasure request).
+//! - `GET /__edgeseg/admin/audit[?limit=N]`: the model audit trail, oldest first (the
+//!   last N records, default 200): every publication, activation, rejection, promotion
+//!   and rollback.
 
 use sha2::{Digest, Sha256};
 use worker::{Env, Method, Request};
 
-use super::bindings::{ADMIN_TOKEN_SECRET, SESSIONS_BINDING};
+use crate::core::channel::{AuditRecord, AUDIT_PREFIX};
+
+use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING, SESSIONS_BINDING};
 use super::fetch::{json_error, raw_json};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
@@ -58,6 +63,22 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
         return denied;
     }
     let path = req.path();
+    if path == "/__edgeseg/admin/audit" && req.method() == Method::Get {
+        let limit = req
+            .url()
+            .ok()
+            .and_then(|url| {
+                url.query_pairs()
+                    .find(|(k, _)| k == "limit")
+                    .and_then(|(_, v)| v.parse::<usize>().ok())
+            })
+            .unwrap_or(200)
+            .clamp(1, 1000);
+        return match audit_trail(env, limit).await {
+            Ok(records) => super::fetch::json_response(200, &records),
+            Err(e) => json_error(503, "kv_unavailable", e),
+        };
+    }
     let Some(name) = path.strip_prefix(SESSIONS_PREFIX) else {
         return json_error(404, "not_found", format!("no admin endpoint {path}"));
     };
@@ -82,4 +103,33 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
         Ok((status, text)) => json_error(502, "storage_error", format!("{status}: {text}")),
         Err(e) => json_error(503, "storage_unavailable", e.to_string()),
     }
+}
+
+/// The last `limit` audit records, oldest first (KV lists keys in order, and the keys
+/// start with the time).
+async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>, String> {
+    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let mut names = Vec::new();
+    let mut cursor = None;
+    loop {
+        let mut list = kv.list().prefix(AUDIT_PREFIX.to_string());
+        if let Some(cursor) = cursor.take() {
+            list = list.cursor(cursor);
+        }
+        let page = list.execute().await.map_err(|e| e.to_string())?;
+        names.extend(page.keys.into_iter().map(|key| key.name));
+        match page.cursor {
+            Some(next) if !page.list_complete => cursor = Some(next),
+            _ => break,
+        }
+    }
+    let skip = names.len().saturating_sub(limit);
+    let mut records = Vec::new();
+    for name in names.into_iter().skip(skip) {
+        let text = kv.get(&name).text().await.map_err(|e| e.to_string())?;
+        if let Some(record) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+            records.push(record);
+        }
+    }
+    Ok(records)
 }

@@ -14,3 +14,10 @@ pub const STORE_CONFIG_KEY: &str = "store-config";
 pub const CUSTOMER_KEY_SECRET: &str = "EDGESEG_CUSTOMER_KEY";
 /// Bearer token of the admin endpoints (secret); unset disables them.
 pub const ADMIN_TOKEN_SECRET: &str = "EDGESEG_ADMIN_TOKEN";
+/// The model channel this worker follows (variable, default `production`).
+pub const CHANNEL_VAR: &str = "EDGESEG_CHANNEL";
+/// Seconds between reads of the channel pointer (variable, default 30).
+pub const REFRESH_VAR: &str = "EDGESEG_MODEL_REFRESH_SECS";
+/// Publisher public keys, base64, comma-separated (variable). Published bundles must be
+/// signed by one of them; the embedded bundle needs no signature.
+pub const TRUSTED_KEYS_VAR: &str = "EDGESEG_TRUSTED_KEYS";

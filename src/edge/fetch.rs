@@ -180,15 +180,16 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
         session_id(cookie.as_deref()).map_err(|e| Failure::new("session_id", e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings)
         .map_err(|e| Failure::new("customer_key", e))?;
-    let state = sessions::apply(env, object, events, info.now_ms)
+    let bundle = models::for_session(&session).map_err(|e| Failure::new("model_unavailable", e))?;
+    let stats = bundle.bundle().page_stats();
+    let state = sessions::apply(env, object, events, info.now_ms, stats)
         .await
         .map_err(|e| Failure::new("storage_unavailable", e))?;
 
     let classification = if in_holdout(&session, config) {
         Classification::bare(Reason::Holdout)
     } else {
-        let bundle = models::active().map_err(|e| Failure::new("model_unavailable", e))?;
-        let features = features::compute(&state, info.now_ms, config, bundle.bundle().page_stats());
+        let features = features::compute(&state, info.now_ms, config, stats);
         bundle.classify(&features)
     };
     let mut decision = Decision::said(&classification);
@@ -241,7 +242,11 @@ async fn route_internal(req: Request, env: &Env) -> web_sys::Response {
     }
 }
 
-pub async fn handle(req: Request, env: Env, _ctx: Context) -> web_sys::Response {
+pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
+    if models::refresh_due(&env) {
+        // In the background: no request waits for a new bundle to be fetched and built.
+        ctx.wait_until(models::refresh(env.clone()));
+    }
     if req.path().starts_with("/__edgeseg/") {
         return route_internal(req, &env).await;
     }

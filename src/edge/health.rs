@@ -22,18 +22,11 @@ struct Health {
     version: &'static str,
     build: &'static str,
     ok: bool,
-    model: ModelState,
+    model: models::ModelsHealth,
     config: BindingState,
     customer_join: bool,
     bindings: Bindings,
     failures: BTreeMap<&'static str, FailureRecord>,
-}
-
-#[derive(Serialize)]
-struct ModelState {
-    version: Option<String>,
-    source: &'static str,
-    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -99,18 +92,7 @@ pub async fn respond(env: &Env) -> web_sys::Response {
         .map(|s| format!("store config from {}", s.source))
         .map_err(|e| e.0)
         .into();
-    let model = match models::active() {
-        Ok(loaded) => ModelState {
-            version: Some(loaded.bundle().manifest().version.clone()),
-            source: "embedded",
-            error: loaded.model().err().map(|e| e.to_string()),
-        },
-        Err(e) => ModelState {
-            version: None,
-            source: "embedded",
-            error: Some(e),
-        },
-    };
+    let model = models::health(env);
     let health = Health {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
@@ -119,7 +101,9 @@ pub async fn respond(env: &Env) -> web_sys::Response {
             && bindings.sessions.ok
             && bindings.kv.ok
             && config.ok
-            && model.error.is_none(),
+            && model.embedded_error.is_none()
+            && model.rejected.is_empty()
+            && model.kv_error.is_none(),
         model,
         config,
         customer_join,

@@ -1,21 +1,58 @@
-//! The model bundle this isolate classifies with: built once (verification, tract plan)
-//! and kept, because building it is the cold-start cost.
+//! The model bundles this isolate classifies with, pushed from the centre without a
+//! deploy. The embedded bundle serves until a channel pointer in KV names another
+//! version; the pointer is re-read at most every `EDGESEG_MODEL_REFRESH_SECS` (30 s),
+//! in the background, so no request waits for it. A named bundle is fetched from KV,
+//! its signature (keys from `EDGESEG_TRUSTED_KEYS`), hashes and golden vectors are
+//! checked and its plan built before it is swapped in; a bundle that fails any check is
+//! never activated, the one before it keeps serving and health and the audit trail say
+//! why. Requests in flight hold their own `Rc` and finish on the model they started with.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::core::bundle;
+use serde::Serialize;
+use worker::{Date, Env};
+
+use crate::core::bundle::{self, BundleFiles, TrustPolicy, MANIFEST, SIGNATURE};
+use crate::core::channel::{
+    audit_key, bundle_key, channel_key, AuditRecord, Pointer, DEFAULT_CHANNEL, EMBEDDED,
+};
 use crate::core::classify::LoadedBundle;
+use crate::core::identity::SessionId;
 use crate::core::page_stats::PageStats;
 
+use super::bindings::{CHANNEL_VAR, KV_BINDING, REFRESH_VAR, TRUSTED_KEYS_VAR};
+use super::failures;
+
+const DEFAULT_REFRESH_SECS: f64 = 30.0;
+
 thread_local! {
-    static EMBEDDED: OnceCell<Result<Rc<LoadedBundle>, String>> = const { OnceCell::new() };
+    static EMBEDDED_BUNDLE: OnceCell<Result<Rc<LoadedBundle>, String>> = const { OnceCell::new() };
     static EMBEDDED_STATS: OnceCell<Rc<PageStats>> = const { OnceCell::new() };
+    static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
+}
+
+/// What this isolate knows about its channel.
+#[derive(Default)]
+struct Registry {
+    /// When the pointer was last read (Unix ms); `None` before the first read.
+    checked_at: Option<f64>,
+    refreshing: bool,
+    pointer: Option<Pointer>,
+    /// Verified, plan-built bundles by version.
+    loaded: BTreeMap<String, Rc<LoadedBundle>>,
+    /// Versions that failed a check, with the reason: never retried by this isolate.
+    rejected: BTreeMap<String, String>,
+    /// The active version last activated successfully: serves while a newer active
+    /// version is missing or rejected.
+    serving: Option<String>,
+    kv_error: Option<String>,
 }
 
 /// The bundle compiled into the worker: it works with zero configuration.
-pub fn active() -> Result<Rc<LoadedBundle>, String> {
-    EMBEDDED.with(|cell| {
+pub fn embedded() -> Result<Rc<LoadedBundle>, String> {
+    EMBEDDED_BUNDLE.with(|cell| {
         cell.get_or_init(|| {
             LoadedBundle::embedded()
                 .map(Rc::new)
@@ -26,16 +63,299 @@ pub fn active() -> Result<Rc<LoadedBundle>, String> {
 }
 
 /// The embedded bundle's page-stats table alone, for the session Durable Object, which
-/// needs it to count page views but never classifies (so never builds a tract plan).
-pub fn page_stats() -> Rc<PageStats> {
+/// never classifies (so never builds a tract plan). Requests bring the page stats of
+/// the bundle that classifies them (see `sessions::apply`); this is the fallback.
+pub fn embedded_page_stats() -> Rc<PageStats> {
     EMBEDDED_STATS.with(|cell| {
         Rc::clone(cell.get_or_init(|| {
             let stats = bundle::embedded()
-                .get("page_stats.json")
+                .get(bundle::PAGE_STATS)
                 .and_then(|bytes| std::str::from_utf8(bytes).ok())
                 .and_then(|text| PageStats::from_json(text).ok())
                 .unwrap_or_default();
             Rc::new(stats)
         }))
     })
+}
+
+fn channel(env: &Env) -> String {
+    env.var(CHANNEL_VAR)
+        .map(|v| v.to_string())
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_CHANNEL.to_string())
+}
+
+fn refresh_ms(env: &Env) -> f64 {
+    env.var(REFRESH_VAR)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+        .filter(|secs| *secs >= 0.0)
+        .unwrap_or(DEFAULT_REFRESH_SECS)
+        * 1000.0
+}
+
+fn trust_policy(env: &Env) -> Result<TrustPolicy, String> {
+    let keys = env
+        .var(TRUSTED_KEYS_VAR)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let keys = keys
+        .split([',', ' ', '\n'])
+        .filter(|k| !k.is_empty())
+        .map(|k| TrustPolicy::parse_public_key(k).map_err(|e| format!("{TRUSTED_KEYS_VAR}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Err(format!(
+            "no trusted publisher keys ({TRUSTED_KEYS_VAR}): published bundles are refused"
+        ));
+    }
+    Ok(TrustPolicy::trusting(keys))
+}
+
+/// Whether the pointer is due for a re-read; marks the refresh as under way if so.
+pub fn refresh_due(env: &Env) -> bool {
+    let now = Date::now().as_millis() as f64;
+    let interval = refresh_ms(env);
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        let due = !r.refreshing && r.checked_at.is_none_or(|at| now - at >= interval);
+        if due {
+            r.refreshing = true;
+        }
+        due
+    })
+}
+
+/// Re-reads the channel pointer and loads the versions it names. Run in the background
+/// (`waitUntil`) after `refresh_due` said yes.
+pub async fn refresh(env: Env) {
+    let result = refresh_inner(&env).await;
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        r.refreshing = false;
+        r.checked_at = Some(Date::now().as_millis() as f64);
+        r.kv_error = result.err();
+    });
+}
+
+async fn refresh_inner(env: &Env) -> Result<(), String> {
+    let channel = channel(env);
+    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let text = kv
+        .get(&channel_key(&channel))
+        .text()
+        .await
+        .map_err(|e| format!("reading channel {channel}: {e}"))?;
+    let Some(text) = text else {
+        REGISTRY.with(|r| r.borrow_mut().pointer = None);
+        return Ok(());
+    };
+    let pointer = Pointer::from_json(&text).map_err(|e| format!("channel {channel}: {e}"))?;
+    for version in pointer.wanted() {
+        let known = REGISTRY.with(|r| {
+            let r = r.borrow();
+            version == EMBEDDED
+                || r.loaded.contains_key(version)
+                || r.rejected.contains_key(version)
+        });
+        if !known {
+            load_version(env, &kv, &channel, version).await;
+        }
+    }
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        if pointer.active == EMBEDDED || r.loaded.contains_key(&pointer.active) {
+            r.serving = Some(pointer.active.clone());
+        }
+        // Keep only what the pointer (or the serving fallback) still names.
+        let keep: Vec<String> = pointer
+            .wanted()
+            .into_iter()
+            .map(str::to_string)
+            .chain(r.serving.clone())
+            .collect();
+        r.loaded.retain(|version, _| keep.contains(version));
+        r.pointer = Some(pointer);
+    });
+    Ok(())
+}
+
+async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles, String> {
+    let mut files = BundleFiles::new();
+    let manifest = kv
+        .get(&bundle_key(version, MANIFEST))
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("bundle {version} has no {MANIFEST} in KV"))?;
+    let listed: Vec<String> = serde_json::from_slice::<serde_json::Value>(&manifest)
+        .ok()
+        .and_then(|m| {
+            m.get("files")?
+                .as_object()
+                .map(|f| f.keys().cloned().collect())
+        })
+        .unwrap_or_default();
+    files.insert(MANIFEST.to_string(), manifest);
+    for name in listed.iter().map(String::as_str).chain([SIGNATURE]) {
+        let bytes = kv
+            .get(&bundle_key(version, name))
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        // A missing listed file or signature is reported by the bundle's own checks.
+        if let Some(bytes) = bytes {
+            files.insert(name.to_string(), bytes);
+        }
+    }
+    Ok(files)
+}
+
+/// Fetches, verifies and builds one version; records the outcome in the registry, the
+/// log and the audit trail.
+async fn load_version(env: &Env, kv: &worker::KvStore, channel: &str, version: &str) {
+    let outcome = async {
+        let policy = trust_policy(env)?;
+        let files = read_files(kv, version).await?;
+        let hashes: BTreeMap<String, String> = files
+            .iter()
+            .map(|(name, bytes)| (name.clone(), bundle::sha256_hex(bytes)))
+            .collect();
+        let checked = async {
+            let bundle = bundle::Bundle::from_files(files, &policy).map_err(|e| e.to_string())?;
+            if bundle.manifest().version != version {
+                return Err(format!(
+                    "the manifest says version {}, the pointer {version}",
+                    bundle.manifest().version
+                ));
+            }
+            let loaded = LoadedBundle::new(bundle);
+            loaded
+                .verify()
+                .map_err(|e| format!("golden vectors: {e}"))?;
+            Ok(loaded)
+        }
+        .await;
+        Ok::<_, String>((checked, hashes))
+    }
+    .await;
+    let (result, hashes) = match outcome {
+        Ok((result, hashes)) => (result, hashes),
+        Err(e) => (Err(e), BTreeMap::new()),
+    };
+    let record = |action: &str, outcome: &str, detail: String| AuditRecord {
+        at_ms: Date::now().as_millis(),
+        source: "edge".into(),
+        action: action.into(),
+        channel: channel.to_string(),
+        version: version.to_string(),
+        outcome: outcome.into(),
+        hashes: hashes.clone(),
+        detail,
+    };
+    let audit = match result {
+        Ok(loaded) => {
+            REGISTRY.with(|r| {
+                r.borrow_mut()
+                    .loaded
+                    .insert(version.to_string(), Rc::new(loaded))
+            });
+            record("activate", "ok", String::new())
+        }
+        Err(reason) => {
+            failures::record("bundle_rejected", &format!("{version}: {reason}"));
+            REGISTRY.with(|r| {
+                r.borrow_mut()
+                    .rejected
+                    .insert(version.to_string(), reason.clone())
+            });
+            record("reject", "rejected", reason)
+        }
+    };
+    write_audit(kv, &audit).await;
+}
+
+async fn write_audit(kv: &worker::KvStore, record: &AuditRecord) {
+    let mut nonce = [0u8; 4];
+    let nonce = match getrandom::fill(&mut nonce) {
+        Ok(()) => hex::encode(nonce),
+        Err(_) => "0".into(),
+    };
+    let key = audit_key(record.at_ms, &record.source, &nonce);
+    let text = serde_json::to_string(record).unwrap_or_default();
+    let written = match kv.put(&key, text) {
+        Ok(put) => put.execute().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = written {
+        failures::record("audit_write", &e);
+    }
+}
+
+/// The bundle that classifies this session: the canary for its share, else the active
+/// version, else the last good one, else the embedded default.
+pub fn for_session(session: &SessionId) -> Result<Rc<LoadedBundle>, String> {
+    let chosen = REGISTRY.with(|r| {
+        let r = r.borrow();
+        let pointer = r.pointer.as_ref()?;
+        let canary = pointer
+            .canary
+            .as_ref()
+            .filter(|_| pointer.on_canary(session))
+            .and_then(|c| r.loaded.get(&c.version));
+        let active = r
+            .serving
+            .as_ref()
+            .filter(|v| v.as_str() != EMBEDDED)
+            .and_then(|v| r.loaded.get(v));
+        canary.or(active).cloned()
+    });
+    match chosen {
+        Some(bundle) => Ok(bundle),
+        None => embedded(),
+    }
+}
+
+/// What `/__edgeseg/health` shows of the models.
+#[derive(Serialize)]
+pub struct ModelsHealth {
+    pub channel: String,
+    pub pointer: Option<Pointer>,
+    pub serving: String,
+    pub loaded: Vec<String>,
+    pub rejected: BTreeMap<String, String>,
+    pub embedded: Option<String>,
+    pub embedded_error: Option<String>,
+    /// Seconds since the pointer was last read.
+    pub checked_secs_ago: Option<f64>,
+    pub kv_error: Option<String>,
+}
+
+pub fn health(env: &Env) -> ModelsHealth {
+    let embedded = embedded();
+    let now = Date::now().as_millis() as f64;
+    REGISTRY.with(|r| {
+        let r = r.borrow();
+        ModelsHealth {
+            channel: channel(env),
+            pointer: r.pointer.clone(),
+            serving: r.serving.clone().unwrap_or_else(|| EMBEDDED.to_string()),
+            loaded: r.loaded.keys().cloned().collect(),
+            rejected: r.rejected.clone(),
+            embedded: embedded
+                .as_ref()
+                .ok()
+                .map(|b| b.bundle().manifest().version.clone()),
+            embedded_error: embedded.err().or_else(embedded_model_error),
+            checked_secs_ago: r.checked_at.map(|at| ((now - at) / 1000.0).max(0.0)),
+            kv_error: r.kv_error.clone(),
+        }
+    })
+}
+
+fn embedded_model_error() -> Option<String> {
+    embedded()
+        .ok()
+        .and_then(|b| b.model().err().map(|e| e.to_string()))
 }

@@ -11,6 +11,7 @@ use worker::{
 };
 
 use crate::core::beacon::parse_beacon;
+use crate::core::page_stats::PageStats;
 use crate::core::session::{SessionState, Stored};
 use crate::core::signals::Event;
 
@@ -31,6 +32,10 @@ pub struct ApplyRequest {
     pub customer: bool,
     /// A session object to merge into this customer object first (once).
     pub absorb: Option<String>,
+    /// The classifying bundle's page stats for these events (`PageStats::slice_for`),
+    /// so counting and classifying use one table; absent: the embedded bundle's.
+    #[serde(default)]
+    pub page_stats: Option<PageStats>,
 }
 
 #[durable_object]
@@ -82,7 +87,11 @@ impl SessionStore {
         if apply.customer {
             state.mark_customer();
         }
-        state.apply_all(&apply.events, apply.now_ms, config, &models::page_stats());
+        let stats = match &apply.page_stats {
+            Some(stats) => std::rc::Rc::new(stats.clone()),
+            None => models::embedded_page_stats(),
+        };
+        state.apply_all(&apply.events, apply.now_ms, config, &stats);
         Response::ok(self.save(&state, &settings).await?)
     }
 
@@ -129,7 +138,9 @@ impl SessionStore {
         });
         match events {
             Ok(events) => {
-                state.apply_all(&events, now_ms, &settings.config, &models::page_stats());
+                // Beacon events carry no page stats (dwell, scroll, compare, ...).
+                let stats = models::embedded_page_stats();
+                state.apply_all(&events, now_ms, &settings.config, &stats);
                 self.save(&state, &settings).await?;
                 Ok(Response::empty()?.with_status(202))
             }

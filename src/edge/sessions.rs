@@ -4,6 +4,7 @@
 use worker::{Env, Method, Request, RequestInit};
 
 use crate::core::identity::{customer_object_name, request_customer_key, SessionId};
+use crate::core::page_stats::PageStats;
 use crate::core::session::SessionState;
 use crate::core::signals::Event;
 
@@ -45,19 +46,27 @@ pub fn object_for(
     })
 }
 
-/// Counts `events` in the object and returns its updated state.
+/// Counts `events` in the object, with the page stats of the bundle that will classify
+/// the result, and returns the updated state.
 pub async fn apply(
     env: &Env,
     object: ObjectRef,
     events: Vec<Event>,
     now_ms: i64,
+    stats: &PageStats,
 ) -> Result<SessionState, String> {
+    let paths = events.iter().filter_map(|event| match event {
+        Event::PageView(view) => Some(view.path.as_str()),
+        _ => None,
+    });
+    let page_stats = Some(stats.slice_for(paths));
     let call = async {
         let body = serde_json::to_string(&ApplyRequest {
             now_ms,
             events,
             customer: object.customer,
             absorb: object.absorb,
+            page_stats,
         })?;
         let stub = env
             .durable_object(SESSIONS_BINDING)?

@@ -1,0 +1,306 @@
+//! Model channels: which published bundle version serves a channel, which one is on
+//! canary and for what share of sessions, and the KV keys both the CLI (which writes
+//! them) and the worker (which reads them) use.
+//!
+//! A channel pointer is small JSON at `channels/<name>`:
+//! `{"active": "2026.11.21-1", "canary": {"version": "2026.11.22-1", "share": 0.3},
+//!   "previous": "2026.11.20-1"}`. `active` or `previous` may be `embedded`: the bundle
+//! compiled into the worker.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::core::identity::{bucket, SessionId};
+
+/// The version name of the bundle compiled into the worker.
+pub const EMBEDDED: &str = "embedded";
+/// The channel a worker follows unless `EDGESEG_CHANNEL` says otherwise.
+pub const DEFAULT_CHANNEL: &str = "production";
+/// Salt of the canary split (independent of the holdout's).
+const CANARY_SALT: &str = "edgeseg-canary";
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ChannelError {
+    #[error("channel pointer is not valid JSON: {0}")]
+    Json(String),
+    #[error("channel pointer {field}: {message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
+    #[error("nothing to {0}: {1}")]
+    Nothing(&'static str, &'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canary {
+    pub version: String,
+    /// Share of sessions, 0..=1.
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pointer {
+    pub active: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+    /// What `rollback` returns to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    /// RFC 3339 time of the change, for people reading KV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// Versions are used in KV keys and headers: keep them to a safe alphabet.
+pub fn is_valid_version(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= 64
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Channel names follow the same alphabet.
+pub fn is_valid_channel(name: &str) -> bool {
+    is_valid_version(name)
+}
+
+fn check_version(field: &'static str, version: &str) -> Result<(), ChannelError> {
+    if is_valid_version(version) {
+        Ok(())
+    } else {
+        Err(ChannelError::Field {
+            field,
+            message: format!("{version:?} is not a version (1..64 of [A-Za-z0-9._-])"),
+        })
+    }
+}
+
+impl Pointer {
+    /// A channel that serves `version` to everyone.
+    pub fn serving(version: &str) -> Pointer {
+        Pointer {
+            active: version.to_string(),
+            canary: None,
+            previous: None,
+            updated_at: None,
+        }
+    }
+
+    pub fn from_json(text: &str) -> Result<Pointer, ChannelError> {
+        let pointer: Pointer =
+            serde_json::from_str(text).map_err(|e| ChannelError::Json(e.to_string()))?;
+        pointer.validate()?;
+        Ok(pointer)
+    }
+
+    pub fn to_json(&self) -> String {
+        // A struct of strings and a float always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<(), ChannelError> {
+        check_version("active", &self.active)?;
+        if let Some(previous) = &self.previous {
+            check_version("previous", previous)?;
+        }
+        if let Some(canary) = &self.canary {
+            check_version("canary.version", &canary.version)?;
+            if !(0.0..=1.0).contains(&canary.share) || canary.share.is_nan() {
+                return Err(ChannelError::Field {
+                    field: "canary.share",
+                    message: format!("{} is outside 0..1", canary.share),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The versions an edge must have loaded to serve this pointer.
+    pub fn wanted(&self) -> Vec<&str> {
+        let mut versions = vec![self.active.as_str()];
+        if let Some(canary) = &self.canary {
+            versions.push(canary.version.as_str());
+        }
+        versions
+    }
+
+    /// Whether this session is in the canary share: deterministic, so a session keeps
+    /// its version for as long as the canary runs.
+    pub fn on_canary(&self, session: &SessionId) -> bool {
+        self.canary
+            .as_ref()
+            .is_some_and(|c| c.share > 0.0 && bucket(CANARY_SALT, session) < c.share)
+    }
+
+    /// The pointer after publishing `version`: to everyone, or on canary for `share`.
+    pub fn publish(
+        current: Option<&Pointer>,
+        version: &str,
+        canary_share: Option<f64>,
+    ) -> Result<Pointer, ChannelError> {
+        let active = current.map_or(EMBEDDED, |p| p.active.as_str());
+        let next = match canary_share {
+            Some(share) => Pointer {
+                active: active.to_string(),
+                canary: Some(Canary {
+                    version: version.to_string(),
+                    share,
+                }),
+                previous: current.and_then(|p| p.previous.clone()),
+                updated_at: None,
+            },
+            None => Pointer {
+                active: version.to_string(),
+                canary: None,
+                previous: Some(active.to_string()).filter(|p| p != version),
+                updated_at: None,
+            },
+        };
+        next.validate()?;
+        Ok(next)
+    }
+
+    /// The canary becomes the active version for everyone.
+    pub fn promote(&self) -> Result<Pointer, ChannelError> {
+        let canary = self
+            .canary
+            .as_ref()
+            .ok_or(ChannelError::Nothing("promote", "no canary is running"))?;
+        Ok(Pointer {
+            active: canary.version.clone(),
+            canary: None,
+            previous: Some(self.active.clone()),
+            updated_at: None,
+        })
+    }
+
+    /// Back to the previous version (a running canary is stopped too).
+    pub fn rollback(&self) -> Result<Pointer, ChannelError> {
+        if self.canary.is_some() {
+            return Ok(Pointer {
+                canary: None,
+                updated_at: None,
+                ..self.clone()
+            });
+        }
+        let previous = self.previous.as_ref().ok_or(ChannelError::Nothing(
+            "roll back",
+            "no previous version recorded",
+        ))?;
+        Ok(Pointer {
+            active: previous.clone(),
+            canary: None,
+            previous: None,
+            updated_at: None,
+        })
+    }
+}
+
+/// KV key of a channel pointer.
+pub fn channel_key(channel: &str) -> String {
+    format!("channels/{channel}")
+}
+
+/// KV key of one file of a published bundle.
+pub fn bundle_key(version: &str, file: &str) -> String {
+    format!("bundles/{version}/{file}")
+}
+
+/// The prefix under which audit records are listed, oldest first.
+pub const AUDIT_PREFIX: &str = "audit/";
+
+/// KV key of an audit record: time-ordered, unique per writer.
+pub fn audit_key(at_ms: u64, source: &str, nonce: &str) -> String {
+    format!("{AUDIT_PREFIX}{at_ms:013}-{source}-{nonce}")
+}
+
+/// One line of the audit trail: every publication, activation, rejection, promotion
+/// and rollback, with what it concerned and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Unix milliseconds.
+    pub at_ms: u64,
+    /// `cli` or `edge`.
+    pub source: String,
+    /// `publish`, `canary`, `promote`, `rollback`, `activate`, `reject`.
+    pub action: String,
+    pub channel: String,
+    pub version: String,
+    /// `ok` or `rejected`.
+    pub outcome: String,
+    /// sha256 of each file of the bundle, when known.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub hashes: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sid(i: u32) -> SessionId {
+        SessionId::parse(&format!("{i:032x}")).unwrap()
+    }
+
+    #[test]
+    fn a_canary_takes_its_share_and_keeps_its_sessions() {
+        let pointer = Pointer::publish(Some(&Pointer::serving("v1")), "v2", Some(0.3)).unwrap();
+        assert_eq!(pointer.active, "v1");
+        assert_eq!(pointer.wanted(), vec!["v1", "v2"]);
+        let on = (0..10_000).filter(|i| pointer.on_canary(&sid(*i))).count();
+        assert!((2_800..=3_200).contains(&on), "{on} of 10000 at 30%");
+        for i in 0..100 {
+            assert_eq!(pointer.on_canary(&sid(i)), pointer.on_canary(&sid(i)));
+        }
+        assert!(!Pointer::serving("v1").on_canary(&sid(1)));
+    }
+
+    #[test]
+    fn publish_promote_and_rollback_walk_the_versions() {
+        let first = Pointer::publish(None, "v1", None).unwrap();
+        assert_eq!(first.active, "v1");
+        assert_eq!(first.previous.as_deref(), Some(EMBEDDED));
+        let canary = Pointer::publish(Some(&first), "v2", Some(0.3)).unwrap();
+        let promoted = canary.promote().unwrap();
+        assert_eq!(promoted.active, "v2");
+        assert_eq!(promoted.previous.as_deref(), Some("v1"));
+        let back = promoted.rollback().unwrap();
+        assert_eq!(back.active, "v1");
+        assert!(back.rollback().is_err(), "nothing before v1 is recorded");
+        // Rolling back during a canary just stops the canary.
+        assert_eq!(canary.rollback().unwrap(), first);
+        assert!(first.promote().is_err());
+        // Round trip through KV text.
+        assert_eq!(Pointer::from_json(&canary.to_json()).unwrap(), canary);
+    }
+
+    #[test]
+    fn bad_pointers_are_rejected_with_the_field_named() {
+        for (text, field) in [
+            (r#"{"active":"../x"}"#, "active"),
+            (
+                r#"{"active":"v1","canary":{"version":"v2","share":1.5}}"#,
+                "canary.share",
+            ),
+            (r#"{"active":"v1","previous":""}"#, "previous"),
+        ] {
+            let err = Pointer::from_json(text).unwrap_err().to_string();
+            assert!(err.contains(field), "{text}: {err}");
+        }
+        assert!(Pointer::from_json("{").is_err());
+        assert!(Pointer::from_json(r#"{"active":"v1","extra":1}"#).is_err());
+        assert!(Pointer::publish(None, "v 2", None).is_err());
+    }
+
+    #[test]
+    fn keys_sort_by_time() {
+        assert!(audit_key(999, "edge", "a") < audit_key(1_000, "cli", "a"));
+        assert_eq!(bundle_key("v1", "model.onnx"), "bundles/v1/model.onnx");
+        assert_eq!(channel_key("production"), "channels/production");
+    }
+}
