@@ -153,8 +153,8 @@ pub fn classify(features: &Features, loaded: &LoadedBundle) -> Classification {
     classification.rules_version = rules.map(|r| r.version().to_string());
 
     let prediction = match &loaded.model {
-        Ok(model) => model.predict(features),
-        Err(error) => Err(error.clone()),
+        Ok(model) => model.predict(features).map_err(|e| e.code()),
+        Err(error) => Err(error.code()),
     };
     match prediction {
         Ok(prediction) => {
@@ -169,9 +169,9 @@ pub fn classify(features: &Features, loaded: &LoadedBundle) -> Classification {
                 .take(TOP_SIGNALS)
                 .collect();
         }
-        Err(error) => {
+        Err(code) => {
             classification.reason = Reason::RulesOnly;
-            classification.error = Some(error.code().to_string());
+            classification.error = Some(code.to_string());
             // Highest priority; the first in file order among equals.
             let top = matches
                 .iter()

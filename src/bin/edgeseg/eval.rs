@@ -61,11 +61,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     );
     let mut scores = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(BATCH) {
-        let batch: Vec<_> = chunk
-            .iter()
-            .map(|&i| sessions[i].features.clone())
-            .collect();
-        scores.extend(model.score_intents(&batch).context("scoring a batch")?);
+        let batch = chunk.iter().map(|&i| &sessions[i].features);
+        scores.extend(model.score_intents(batch).context("scoring a batch")?);
         progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
