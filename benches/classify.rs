@@ -27,7 +27,7 @@ fn per_request(c: &mut Criterion) {
     let mut next = sessions.iter().cycle();
 
     c.bench_function("score one row (no explanation)", |b| {
-        b.iter(|| model.score_intents(std::slice::from_ref(next.next().expect("cycle"))))
+        b.iter(|| model.score_intents([next.next().expect("cycle")]))
     });
     c.bench_function("predict: inference + occlusion explanation", |b| {
         b.iter(|| model.predict(next.next().expect("cycle")))

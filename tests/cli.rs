@@ -58,29 +58,16 @@ fn json(output: &Output) -> serde_json::Value {
     })
 }
 
-/// The reference split's test rows: the pipeline's `model/split/test_rows.txt` once it
-/// publishes one, else the copy made with scikit-learn for these tests.
-fn reference_rows() -> PathBuf {
-    let published = model_dir().join("split").join("test_rows.txt");
-    if published.is_file() {
-        return published;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/uci_reference_test_rows.txt")
-}
-
 #[test]
 fn eval_scores_the_reference_test_rows() {
     let model = model_dir();
     let data = uci_data();
-    let rows = reference_rows();
     let out = edgeseg(&[
         "eval",
         "--model",
         model.to_str().expect("utf-8 path"),
         "--data",
         data.to_str().expect("utf-8 path"),
-        "--rows",
-        rows.to_str().expect("utf-8 path"),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report = json(&out);

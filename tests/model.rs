@@ -165,6 +165,13 @@ fn a_trusted_signature_verifies() {
 }
 
 #[test]
+fn a_signature_is_not_checked_without_trusted_keys() {
+    let bundle = Bundle::from_files(signed(shipped_files(), &key(7)), &TrustPolicy::unsigned())
+        .expect("loads");
+    assert_eq!(bundle.signature(), SignatureStatus::PresentUnchecked);
+}
+
+#[test]
 fn a_signature_by_an_untrusted_key_is_refused() {
     let files = signed(shipped_files(), &key(7));
     let err = Bundle::from_files(files, &trusting(&key(8))).expect_err("must refuse");

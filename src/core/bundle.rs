@@ -103,9 +103,10 @@ impl Bundle {
         }
         integrity::verify_hashes(&manifest.files, &files)?;
         schema::check_compatible(&manifest)?;
-        let rules = match manifest.files.contains_key(RULES) {
-            true => Some(core_files::parse_rules(file(&files, RULES)?)?),
-            false => None,
+        let rules = if manifest.files.contains_key(RULES) {
+            Some(core_files::parse_rules(file(&files, RULES)?)?)
+        } else {
+            None
         };
         let page_stats = core_files::parse_page_stats(file(&files, PAGE_STATS)?)?;
         Ok(Bundle {

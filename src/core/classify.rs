@@ -90,6 +90,24 @@ pub const TOP_SIGNALS: usize = 5;
 
 /// A verified bundle with its model plan built: what the worker keeps per isolate (in a
 /// `thread_local!`) and the CLI per run. Building it is the cold-start cost; keep it.
+///
+/// ```no_run
+/// use std::cell::OnceCell;
+/// use edgeseg::core::classify::{Classification, LoadedBundle};
+/// use edgeseg::core::features::Features;
+///
+/// thread_local! {
+///     // Built on the first request of the isolate, then reused by every request.
+///     static LOADED: OnceCell<Option<LoadedBundle>> = const { OnceCell::new() };
+/// }
+///
+/// fn classify_request(features: &Features) -> Option<Classification> {
+///     LOADED.with(|cell| {
+///         let loaded = cell.get_or_init(|| LoadedBundle::embedded().ok());
+///         loaded.as_ref().map(|loaded| loaded.classify(features))
+///     })
+/// }
+/// ```
 #[derive(Debug)]
 pub struct LoadedBundle {
     bundle: Bundle,
@@ -153,8 +171,8 @@ pub fn classify(features: &Features, loaded: &LoadedBundle) -> Classification {
     classification.rules_version = rules.map(|r| r.version().to_string());
 
     let prediction = match &loaded.model {
-        Ok(model) => model.predict(features),
-        Err(error) => Err(error.clone()),
+        Ok(model) => model.predict(features).map_err(|e| e.code()),
+        Err(error) => Err(error.code()),
     };
     match prediction {
         Ok(prediction) => {
@@ -169,9 +187,9 @@ pub fn classify(features: &Features, loaded: &LoadedBundle) -> Classification {
                 .take(TOP_SIGNALS)
                 .collect();
         }
-        Err(error) => {
+        Err(code) => {
             classification.reason = Reason::RulesOnly;
-            classification.error = Some(error.code().to_string());
+            classification.error = Some(code.to_string());
             // Highest priority; the first in file order among equals.
             let top = matches
                 .iter()

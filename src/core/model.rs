@@ -121,9 +121,12 @@ impl Model {
         explain::predict(self, features)
     }
 
-    /// Intent probabilities only, for many sessions at once (evaluation).
-    pub fn score_intents(&self, sessions: &[Features]) -> Result<Vec<f32>, ModelError> {
-        let mut rows = Vec::with_capacity(sessions.len() * self.encoder.width());
+    /// Intent probabilities only, for many sessions in one run (evaluation).
+    pub fn score_intents<'a>(
+        &self,
+        sessions: impl IntoIterator<Item = &'a Features>,
+    ) -> Result<Vec<f32>, ModelError> {
+        let mut rows = Vec::new();
         for features in sessions {
             self.encoder.encode_into(features, &mut rows)?;
         }

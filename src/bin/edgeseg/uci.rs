@@ -1,8 +1,6 @@
 //! The UCI "Online Shoppers Purchasing Intention" CSV -> labelled `Features`, with the
 //! contract's field names (snake_case of the columns) and the pipeline's conventions.
 
-use std::path::Path;
-
 use anyhow::{bail, Context as _, Result};
 use edgeseg::core::features::{Features, Observed};
 
@@ -56,14 +54,8 @@ fn flag(value: &str) -> Option<bool> {
     }
 }
 
-/// Reads the whole file. CRLF or LF line endings; no quoted fields (the data set has
+/// Parses the whole file. CRLF or LF line endings; no quoted fields (the data set has
 /// none, and a quote is refused rather than misread).
-pub fn read(path: &Path) -> Result<Vec<LabelledSession>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    parse(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
 pub fn parse(text: &str) -> Result<Vec<LabelledSession>> {
     let mut lines = text
         .split('\n')
@@ -121,35 +113,29 @@ fn parse_row(columns: &[String], label_at: usize, line: &str) -> Result<Labelled
 }
 
 /// Row indices (0-based, data rows after the header), one per line; `#` comments and
-/// blank lines ignored.
-pub fn read_rows(path: &Path, row_count: usize) -> Result<Vec<usize>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading row indices {}", path.display()))?;
+/// blank lines ignored. `source` names the list in errors.
+pub fn parse_rows(text: &str, source: &str, row_count: usize) -> Result<Vec<usize>> {
     let mut rows = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or_default().trim();
         if line.is_empty() {
             continue;
         }
-        let row: usize = line.parse().with_context(|| {
-            format!(
-                "{}:{}: `{line}` is not a row index",
-                path.display(),
-                index + 1
-            )
-        })?;
+        let at = || format!("{source}:{}", index + 1);
+        let row: usize = line
+            .parse()
+            .with_context(|| format!("{}: `{line}` is not a row index", at()))?;
         if row >= row_count {
             bail!(
-                "{}:{}: row {row} is past the last data row ({})",
-                path.display(),
-                index + 1,
+                "{}: row {row} is past the last data row ({})",
+                at(),
                 row_count.saturating_sub(1)
             );
         }
         rows.push(row);
     }
     if rows.is_empty() {
-        bail!("{}: no row indices", path.display());
+        bail!("{source}: no row indices");
     }
     Ok(rows)
 }

@@ -21,20 +21,22 @@ pub fn predict(model: &Model, features: &Features) -> Result<Prediction, ModelEr
     }
     let scores = model.plan().run(&rows)?;
 
+    // A NaN here would travel into headers and segment choice unnoticed: refuse it, so
+    // the caller falls back to the rules.
+    if let Some(bad) = scores
+        .intent
+        .iter()
+        .chain(&scores.segment)
+        .find(|p| !p.is_finite())
+    {
+        return Err(ModelError::Run(format!("the model produced {bad}")));
+    }
     let intent = scores.intent[0];
-    let segment = scores.segment_row(0);
-    let (segment_index, confidence) =
-        segment
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, p)| {
-                if p > best.1 {
-                    (i, p)
-                } else {
-                    best
-                }
-            });
+    // The most probable segment; the first column among equals.
+    let (segment_index, confidence) = scores.segment_row(0).iter().copied().enumerate().fold(
+        (0, f32::NEG_INFINITY),
+        |best, (i, p)| if p > best.1 { (i, p) } else { best },
+    );
     let segment_id = model
         .segment_ids()
         .get(segment_index)
