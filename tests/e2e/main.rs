@@ -4,5 +4,6 @@
 //! and sets WRANGLER).
 
 mod harness;
+mod models;
 mod pipeline;
 mod proxy;
