@@ -202,6 +202,32 @@ fn describe(args: &[OsString]) -> String {
     format!("wrangler kv {}", shown.join(" "))
 }
 
+/// wrangler's output without colours and blank lines, for an error message.
+fn plain(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte (0x40..=0x7e).
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 struct Output {
     what: String,
     success: bool,
@@ -215,12 +241,11 @@ impl Output {
         if self.success {
             return Ok(());
         }
-        let stderr = String::from_utf8_lossy(&self.stderr);
-        let stdout = String::from_utf8_lossy(&self.stdout);
-        let said = if stderr.trim().is_empty() {
-            stdout.trim()
+        let stderr = plain(&self.stderr);
+        let said = if stderr.is_empty() {
+            plain(&self.stdout)
         } else {
-            stderr.trim()
+            stderr
         };
         let status = self
             .code
@@ -468,6 +493,15 @@ esac
         assert!(
             err.contains("Not logged in") && err.contains("exit 1"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn quoted_output_loses_colours_and_blank_lines() {
+        let raw = b"\x1b[31m\xe2\x9c\x98 \x1b[41;31m[\x1b[41;97mERROR\x1b[41;31m]\x1b[0m \x1b[1mNo binding.\x1b[0m\n\n\n  Logs were written\n";
+        assert_eq!(
+            plain(raw),
+            "\u{2718} [ERROR] No binding.\nLogs were written"
         );
     }
 
