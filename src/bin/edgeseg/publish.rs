@@ -85,7 +85,7 @@ pub fn publish(kv: &Wrangler, args: &PublishArgs, progress: &ProgressBar) -> Res
 
     progress.set_message(format!("moving channel {}", args.channel));
     let current = channel_cmd::read_pointer(kv, &args.channel)?;
-    let next = Pointer::publish(current.as_ref(), &version, share)
+    let next = next_pointer(current.as_ref(), &version, share)
         .with_context(|| format!("channel {}: publishing {version}", args.channel))?;
     let now = Clock::now();
     let pointer = channel_cmd::write_pointer(kv, &args.channel, next, &now)?;
@@ -113,6 +113,21 @@ pub fn publish(kv: &Wrangler, args: &PublishArgs, progress: &ProgressBar) -> Res
         pointer,
         audit_key,
     })
+}
+
+/// [`Pointer::publish`], except that publishing the version the channel already serves
+/// (a retry) keeps the pointer as it is: `publish` would drop `previous`, and with it
+/// the rollback.
+fn next_pointer(current: Option<&Pointer>, version: &str, share: Option<f64>) -> Result<Pointer> {
+    if let Some(current) = current.filter(|p| p.active == version) {
+        if share.is_some() {
+            anyhow::bail!("{version} is already the active version: nothing to run as a canary");
+        }
+        if current.canary.is_none() {
+            return Ok(current.clone());
+        }
+    }
+    Ok(Pointer::publish(current, version, share)?)
 }
 
 /// `--canary 30` is a share of 0.3.
@@ -344,6 +359,44 @@ mod tests {
     }
 
     #[test]
+    fn the_command_line_is_the_documented_one() {
+        use clap::{CommandFactory as _, Parser as _};
+        crate::cli::Cli::command().debug_assert();
+        for line in [
+            "edgeseg publish DIR --channel c --canary 30 --trust a.pub --trust b.pub --local \
+             --persist-to st --config w.toml --wrangler /bin/w --binding KV",
+            "edgeseg publish DIR --channel c",
+            "edgeseg promote --channel c --local --persist-to st",
+            "edgeseg rollback --channel c",
+            "edgeseg status --url http://127.0.0.1:8787 --channel c --local",
+            "edgeseg status --url http://127.0.0.1:8787",
+        ] {
+            let words = line.split_whitespace();
+            assert!(crate::cli::Cli::try_parse_from(words).is_ok(), "{line}");
+        }
+        assert!(crate::cli::Cli::try_parse_from(["edgeseg", "promote"]).is_err());
+
+        #[derive(clap::Parser)]
+        struct Publish {
+            #[command(flatten)]
+            args: PublishArgs,
+        }
+        let parsed = Publish::try_parse_from(
+            "publish DIR --channel c --canary 30 --trust a.pub --trust b.pub --persist-to st \
+             --config w.toml --wrangler /bin/w"
+                .split_whitespace(),
+        )
+        .unwrap()
+        .args;
+        assert_eq!(parsed.dir, Path::new("DIR"));
+        assert_eq!(parsed.canary, Some(30.0));
+        assert_eq!(parsed.trust.len(), 2);
+        assert_eq!(parsed.kv.binding, "EDGESEG_KV");
+        assert_eq!(parsed.kv.wrangler.as_deref(), Some(Path::new("/bin/w")));
+        assert!(Wrangler::from_args(&parsed.kv).is_local());
+    }
+
+    #[test]
     fn publish_uploads_every_file_then_moves_the_pointer_and_audits() {
         let (_scratch, dir, public) = signed_bundle();
         let fake = FakeWrangler::new();
@@ -445,6 +498,27 @@ mod tests {
         let promoted = channel_cmd::move_channel(&kv, "prod", channel_cmd::Move::Promote).unwrap();
         assert_eq!(promoted.active, published.version);
         assert_eq!(promoted.previous.as_deref(), Some("2026.01.01-1"));
+    }
+
+    #[test]
+    fn republishing_the_active_version_keeps_the_rollback() {
+        let serving = Pointer::publish(Some(&Pointer::serving("v1")), "v2", None).unwrap();
+        assert_eq!(next_pointer(Some(&serving), "v2", None).unwrap(), serving);
+        let err = next_pointer(Some(&serving), "v2", Some(0.3)).unwrap_err();
+        assert!(
+            err.to_string().contains("already the active version"),
+            "{err}"
+        );
+        let next = next_pointer(Some(&serving), "v3", None).unwrap();
+        assert_eq!(
+            (next.active.as_str(), next.previous.as_deref()),
+            ("v3", Some("v2"))
+        );
+        let first = next_pointer(None, "v1", Some(0.5)).unwrap();
+        assert_eq!(first.active, EMBEDDED);
+        // Publishing the canary's version to everyone ends the canary.
+        let ended = next_pointer(Some(&first), "v1", None).unwrap();
+        assert!(ended.canary.is_none() && ended.active == "v1");
     }
 
     #[test]

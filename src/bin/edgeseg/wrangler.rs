@@ -20,8 +20,9 @@ const REMOTE_MISSING: &str = "404: Not Found";
 /// Where the KV namespace is: shared by `publish`, `promote`, `rollback` and `status`.
 #[derive(Args, Debug, Clone)]
 pub struct KvArgs {
-    /// Use wrangler's local store (what `wrangler dev` serves) instead of the account.
-    /// Without it (and without --persist-to) every call goes to the real account.
+    /// Use wrangler's local store (what `wrangler dev --local` serves). Without it (and
+    /// without --persist-to) every call passes --remote and goes to the real account,
+    /// with wrangler's own login (wrangler 4 would otherwise default to the local store).
     #[arg(long)]
     pub local: bool,
     /// Directory of the local store (implies --local).
