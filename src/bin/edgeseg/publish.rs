@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use clap::Args;
 use edgeseg::core::bundle::{sha256_hex, SignatureStatus, MANIFEST, SIGNATURE};
-use edgeseg::core::channel::{bundle_key, AuditRecord, Pointer};
+use edgeseg::core::channel::{bundle_key, AuditRecord, Pointer, EMBEDDED};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 
 use crate::channel_cmd::{self, Clock};
@@ -71,6 +71,13 @@ pub fn publish(kv: &Wrangler, args: &PublishArgs, progress: &ProgressBar) -> Res
     progress.set_message(format!("checking {}", args.dir.display()));
     let files = check(&args.dir, &args.trust)?;
     let version = manifest_version(&files)?;
+    if version == EMBEDDED {
+        anyhow::bail!(
+            "{}: version `{EMBEDDED}` names the bundle compiled into the worker; \
+             give this bundle another version",
+            args.dir.display()
+        );
+    }
     progress.inc(1);
 
     let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
@@ -314,7 +321,6 @@ mod tests {
     use super::*;
     use crate::wrangler::tests::{FakeWrangler, Scratch};
     use edgeseg::core::bundle::PublisherKey;
-    use edgeseg::core::channel::EMBEDDED;
 
     const SEED: [u8; 32] = [7; 32];
 

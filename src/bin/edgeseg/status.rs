@@ -29,6 +29,13 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> Result<()> {
+    println!("{}", status(&args)?);
+    Ok(())
+}
+
+/// `{"url", "ok", "model"}` from the worker, `{"channel", "pointer"}` from KV, and
+/// `edge_in_sync` when both name the same channel.
+fn status(args: &StatusArgs) -> Result<Value> {
     if args.url.is_none() && args.channel.is_none() {
         anyhow::bail!("nothing to show: pass --url URL (the worker) and/or --channel NAME (KV)");
     }
@@ -62,8 +69,7 @@ pub fn run(args: StatusArgs) -> Result<()> {
         out.insert("channel".into(), json!(channel));
         out.insert("pointer".into(), pointer);
     }
-    println!("{}", Value::Object(out));
-    Ok(())
+    Ok(Value::Object(out))
 }
 
 /// The worker's health JSON (any status: an unhealthy worker still says why).
@@ -240,15 +246,14 @@ mod tests {
         assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
     }
 
-    #[test]
-    fn health_is_read_over_http() {
+    /// A one-request HTTP server answering `body`; joins to the request it read.
+    fn serve_once(body: String) -> (u16, std::thread::JoinHandle<String>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut socket, _) = listener.accept().unwrap();
             let mut request = vec![0u8; 1024];
             let n = socket.read(&mut request).unwrap();
-            let body = r#"{"ok":true,"model":{"channel":"production","serving":"embedded"}}"#;
             write!(
                 socket,
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
@@ -257,6 +262,53 @@ mod tests {
             .unwrap();
             String::from_utf8_lossy(&request[..n]).into_owned()
         });
+        (port, server)
+    }
+
+    #[test]
+    fn status_joins_the_edge_and_kv_views() {
+        use crate::wrangler::tests::FakeWrangler;
+        let pointer = r#"{"active":"v2","previous":"v1"}"#;
+        let fake = FakeWrangler::new();
+        fake.store("channels/production", pointer.as_bytes());
+        let (port, server) = serve_once(format!(
+            r#"{{"ok":false,"name":"edgeseg","model":{{"channel":"production","pointer":{pointer},"serving":"v2"}}}}"#
+        ));
+        let args = StatusArgs {
+            url: Some(format!("http://127.0.0.1:{port}")),
+            channel: Some("production".into()),
+            kv: fake.kv_args(),
+        };
+        let out = status(&args).unwrap();
+        server.join().unwrap();
+        assert_eq!(out["ok"], false);
+        assert_eq!(out["model"]["serving"], "v2");
+        assert_eq!(out["pointer"]["active"], "v2");
+        assert_eq!(out["edge_in_sync"], true);
+        assert!(out.get("name").is_none(), "only the model section: {out}");
+
+        let only_kv = StatusArgs {
+            url: None,
+            channel: Some("staging".into()),
+            kv: fake.kv_args(),
+        };
+        assert_eq!(
+            status(&only_kv).unwrap(),
+            json!({"channel": "staging", "pointer": null})
+        );
+        let nothing = StatusArgs {
+            url: None,
+            channel: None,
+            kv: fake.kv_args(),
+        };
+        assert!(status(&nothing).is_err());
+    }
+
+    #[test]
+    fn health_is_read_over_http() {
+        let (port, server) = serve_once(
+            r#"{"ok":true,"model":{"channel":"production","serving":"embedded"}}"#.into(),
+        );
         let health = health(&format!("http://127.0.0.1:{port}/")).unwrap();
         assert_eq!(health["model"]["serving"], "embedded");
         assert_eq!(health["ok"], true);
