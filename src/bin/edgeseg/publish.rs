@@ -43,6 +43,8 @@ pub fn run(args: PublishArgs) -> Result<()> {
         ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} {msg} {elapsed}")
             .context("progress bar template")?,
     );
+    // wrangler calls take seconds each: keep the spinner moving.
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
     let published = publish(&kv, &args, &progress);
     progress.finish_and_clear();
     let published = published?;
@@ -69,7 +71,7 @@ pub fn publish(kv: &Wrangler, args: &PublishArgs, progress: &ProgressBar) -> Res
     let share = args.canary.map(canary_share).transpose()?;
 
     progress.set_message(format!("checking {}", args.dir.display()));
-    let files = check(&args.dir, &args.trust)?;
+    let files = check(&args.dir, &args.trust, progress)?;
     let version = manifest_version(&files)?;
     if version == EMBEDDED {
         anyhow::bail!(
@@ -148,7 +150,7 @@ fn canary_share(percent: f64) -> Result<f64> {
 /// The checks of `bundle check` (hashes, schema, tract plan, golden vectors), plus a
 /// signature: the edge refuses unsigned bundles. Returns the files to upload, in upload
 /// order: manifest.json, manifest.sig, then the listed files.
-fn check(dir: &Path, trust: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>> {
+fn check(dir: &Path, trust: &[PathBuf], progress: &ProgressBar) -> Result<Vec<(String, Vec<u8>)>> {
     let bundle_args = BundleArgs {
         dir: dir.to_path_buf(),
         trust: trust.to_vec(),
@@ -159,11 +161,13 @@ fn check(dir: &Path, trust: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>> {
     let bundle = loaded.bundle();
     match bundle.signature() {
         SignatureStatus::Verified { .. } => {}
-        SignatureStatus::PresentUnchecked => eprintln!(
-            "warning: {}/{SIGNATURE} not checked here (pass --trust KEYFILE); the edge checks \
-             it against EDGESEG_TRUSTED_KEYS",
-            dir.display()
-        ),
+        SignatureStatus::PresentUnchecked => progress.suspend(|| {
+            eprintln!(
+                "warning: {}/{SIGNATURE} not checked here (pass --trust KEYFILE); the edge \
+                 checks it against EDGESEG_TRUSTED_KEYS",
+                dir.display()
+            )
+        }),
         SignatureStatus::Absent => anyhow::bail!(
             "bundle {} has no {SIGNATURE}: the edge refuses unsigned bundles \
              (sign it with `edgeseg bundle sign {} --key KEYFILE`)",
@@ -568,7 +572,7 @@ mod tests {
     fn a_version_published_with_other_content_is_refused() {
         let (_scratch, dir, _public) = signed_bundle();
         let fake = FakeWrangler::new();
-        let version = manifest_version(&check(&dir, &[]).unwrap()).unwrap();
+        let version = manifest_version(&check(&dir, &[], &ProgressBar::hidden()).unwrap()).unwrap();
         fake.store(&bundle_key(&version, MANIFEST), b"{\"other\":true}");
         let err = format!(
             "{:#}",
