@@ -1,11 +1,15 @@
 //! The edgeseg command-line tool (native only): evaluate the model on the UCI data,
-//! classify a session as the worker would, check, sign and key bundles.
+//! classify a session as the worker would, check, sign and key bundles, and publish
+//! them to a channel in KV (promote, roll back, status).
 //!
 //! `main` only parses and dispatches; each subcommand lives in its own module.
 
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/bundle_cmd.rs"]
 mod bundle_cmd;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/channel_cmd.rs"]
+mod channel_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/classify_cmd.rs"]
 mod classify_cmd;
@@ -22,11 +26,20 @@ mod keys;
 #[path = "edgeseg/metrics.rs"]
 mod metrics;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/publish.rs"]
+mod publish;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/session_input.rs"]
 mod session_input;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/status.rs"]
+mod status;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/uci.rs"]
 mod uci;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/wrangler.rs"]
+mod wrangler;
 
 /// Errors print as one line with their context chain, and exit with status 1.
 #[cfg(not(target_arch = "wasm32"))]

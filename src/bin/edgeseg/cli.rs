@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use edgeseg::core::bundle::TrustPolicy;
 use edgeseg::core::classify::LoadedBundle;
 
-use crate::{bundle_cmd, classify_cmd, eval, keys};
+use crate::channel_cmd::{self, ChannelArgs, Move};
+use crate::{bundle_cmd, classify_cmd, eval, keys, publish, status};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +32,15 @@ enum Command {
     Bundle(bundle_cmd::BundleCommand),
     /// Write a new ed25519 publisher key pair (PREFIX.key, PREFIX.pub).
     Keygen(keys::KeygenArgs),
+    /// Check a signed bundle, upload it to KV and point a channel at it (or start a
+    /// canary), through wrangler.
+    Publish(publish::PublishArgs),
+    /// Make the channel's canary the active version for everyone.
+    Promote(ChannelArgs),
+    /// Stop the channel's canary, or return to the previous active version.
+    Rollback(ChannelArgs),
+    /// What a running worker serves (--url) and the channel pointer in KV (--channel).
+    Status(status::StatusArgs),
 }
 
 impl Cli {
@@ -40,6 +50,10 @@ impl Cli {
             Command::Classify(args) => classify_cmd::run(args),
             Command::Bundle(command) => bundle_cmd::run(command),
             Command::Keygen(args) => keys::keygen(args),
+            Command::Publish(args) => publish::run(args),
+            Command::Promote(args) => channel_cmd::run(args, Move::Promote),
+            Command::Rollback(args) => channel_cmd::run(args, Move::Rollback),
+            Command::Status(args) => status::run(args),
         }
     }
 }
