@@ -1,13 +1,18 @@
 //! Load benchmark: latency and throughput of the demo origin directly and through the
 //! worker (workerd via `wrangler dev`), in the same run, over keep-alive connections.
 //!
-//! `make bench` runs it. Each scenario runs `CONNECTIONS` client threads, each with its
-//! own keep-alive connection, for `SECONDS` after a warm-up; the scenarios alternate in
-//! rounds so that machine noise hits both alike.
+//! Four scenarios, alternated in rounds so that machine noise hits all alike:
+//! - `direct_assets` / `worker_assets`: a static-asset path, which the worker forwards
+//!   without touching session state: the cost of the pass-through itself.
+//! - `direct_pages` / `worker_pages`: a browsing mix of store pages; through the worker
+//!   each client is a shopper who keeps its session cookie (a new session every
+//!   `SESSION_LENGTH` requests), so every request runs the whole pipeline: consent,
+//!   Durable Object round trip, features, model with explanation, rules, headers.
 //!
-//! Environment: `BENCH_SECONDS` (default 10 per scenario and round), `BENCH_CONNECTIONS`
-//! (default 4), `BENCH_ROUNDS` (default 3), `BENCH_PATHS` (comma-separated, default a
-//! browsing mix of the demo store), `BENCH_OUT` (a JSON file for the figures).
+//! `make bench` runs it. Each scenario runs `BENCH_CONNECTIONS` (4) client threads, each
+//! with its own keep-alive connection, for `BENCH_SECONDS` (10) per round, for
+//! `BENCH_ROUNDS` (3) rounds, after a warm-up. `BENCH_OUT` names a JSON file for the
+//! figures.
 
 #[path = "../tests/e2e/harness.rs"]
 #[allow(dead_code)]
@@ -67,6 +72,9 @@ impl Sample {
     }
 }
 
+/// Requests per shopper before it is replaced by a new one (a new session).
+const SESSION_LENGTH: usize = 100;
+
 /// Runs `connections` keep-alive clients against `base` for `seconds`.
 fn run(base: &str, paths: &[String], connections: u64, seconds: u64) -> Sample {
     let stop = Arc::new(AtomicBool::new(false));
@@ -81,16 +89,28 @@ fn run(base: &str, paths: &[String], connections: u64, seconds: u64) -> Sample {
                 let mut sample = Sample::default();
                 let started = Instant::now();
                 let mut n = i as usize;
+                let mut session: Option<String> = None;
                 while !stop.load(Ordering::Relaxed) {
                     let url = &urls[n % urls.len()];
                     n += 1;
+                    if n.is_multiple_of(SESSION_LENGTH) {
+                        session = None;
+                    }
                     let t = Instant::now();
-                    let ok = agent
-                        .get(url)
+                    let mut request = agent.get(url).header("user-agent", harness::DESKTOP_UA);
+                    if let Some(cookie) = &session {
+                        request = request.header("cookie", cookie);
+                    }
+                    let ok = request
                         .call()
                         .ok()
                         .filter(|r| r.status().as_u16() < 500)
-                        .and_then(|r| r.into_body().read_to_vec().ok())
+                        .and_then(|r| {
+                            if let Some(cookie) = session_cookie(&r) {
+                                session = Some(cookie);
+                            }
+                            r.into_body().read_to_vec().ok()
+                        })
                         .is_some();
                     let us = t.elapsed().as_micros() as u64;
                     if ok {
@@ -113,54 +133,81 @@ fn run(base: &str, paths: &[String], connections: u64, seconds: u64) -> Sample {
     total
 }
 
+/// `edgeseg_sid=...` from a response that set it.
+fn session_cookie(response: &ureq::http::Response<ureq::Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("edgeseg_sid="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
 fn main() {
     let seconds = env_number("BENCH_SECONDS", 10);
     let connections = env_number("BENCH_CONNECTIONS", 4);
     let rounds = env_number("BENCH_ROUNDS", 3);
-    let paths: Vec<String> = std::env::var("BENCH_PATHS")
-        .unwrap_or_else(|_| {
-            "/,/category/shoes,/product/p-101,/search?q=boots,/product/p-102?ref=list,/cart"
-                .to_string()
-        })
-        .split(',')
-        .map(str::to_string)
-        .collect();
+    let pages: Vec<String> = [
+        "/",
+        "/category/kitchen",
+        "/product/101",
+        "/search?q=kettle",
+        "/product/102?ref=list",
+        "/category/audio?sort=price_asc",
+        "/product/301",
+        "/cart",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let assets = vec!["/assets/app.js".to_string()];
 
     let origin = Origin::start();
     let worker = Worker::start(&origin.url, &[]);
     eprintln!(
-        "bench: origin {} worker {} — {connections} connections, {rounds} rounds of {seconds}s each",
+        "bench: origin {} worker {} — {connections} connections, {rounds} rounds of {seconds}s per scenario",
         origin.url, worker.url
     );
 
     // Warm both (isolate start, model plan, connection pools) before measuring.
-    run(&origin.url, &paths, connections, 2);
-    run(&worker.url, &paths, connections, 3);
+    run(&origin.url, &pages, connections, 2);
+    run(&worker.url, &pages, connections, 3);
 
-    let mut direct = Sample::default();
-    let mut through = Sample::default();
+    let scenarios: [(&str, &str, &Vec<String>); 4] = [
+        ("direct_assets", &origin.url, &assets),
+        ("worker_assets", &worker.url, &assets),
+        ("direct_pages", &origin.url, &pages),
+        ("worker_pages", &worker.url, &pages),
+    ];
+    let mut samples: Vec<Sample> = scenarios.iter().map(|_| Sample::default()).collect();
     for round in 0..rounds {
         eprintln!("bench: round {}/{rounds}", round + 1);
-        direct.merge(run(&origin.url, &paths, connections, seconds));
-        through.merge(run(&worker.url, &paths, connections, seconds));
+        for ((_, base, paths), sample) in scenarios.iter().zip(samples.iter_mut()) {
+            sample.merge(run(base, paths, connections, seconds));
+        }
     }
-    let direct = direct.summary(connections);
-    let through = through.summary(connections);
-    let added = |key: &str| {
-        through[key].as_f64().unwrap_or(f64::NAN) - direct[key].as_f64().unwrap_or(f64::NAN)
-    };
-    let report = json!({
-        "paths": paths,
+    let summaries: Vec<serde_json::Value> =
+        samples.iter().map(|s| s.summary(connections)).collect();
+    let figure = |i: usize, key: &str| summaries[i][key].as_f64().unwrap_or(f64::NAN);
+    let mut report = json!({
         "connections": connections,
         "seconds_per_round": seconds,
         "rounds": rounds,
-        "direct": direct,
-        "worker": through,
-        "added_p50_ms": added("p50_ms"),
-        "added_p99_ms": added("p99_ms"),
-        "throughput_ratio": through["rps"].as_f64().unwrap_or(f64::NAN)
-            / direct["rps"].as_f64().unwrap_or(f64::NAN),
+        "session_length": SESSION_LENGTH,
+        "pages": pages,
+        "assets": assets,
+        // The pass-through alone, and the whole pipeline on top of it.
+        "pass_through_added_p50_ms": figure(1, "p50_ms") - figure(0, "p50_ms"),
+        "pass_through_added_p99_ms": figure(1, "p99_ms") - figure(0, "p99_ms"),
+        "pipeline_added_p50_ms": (figure(3, "p50_ms") - figure(2, "p50_ms"))
+            - (figure(1, "p50_ms") - figure(0, "p50_ms")),
+        "pipeline_added_p99_ms": (figure(3, "p99_ms") - figure(2, "p99_ms"))
+            - (figure(1, "p99_ms") - figure(0, "p99_ms")),
     });
+    for ((name, _, _), summary) in scenarios.iter().zip(summaries) {
+        report[*name] = summary;
+    }
     let text = serde_json::to_string_pretty(&report).expect("report");
     println!("{text}");
     if let Ok(path) = std::env::var("BENCH_OUT") {

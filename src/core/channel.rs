@@ -153,10 +153,17 @@ impl Pointer {
                 previous: current.and_then(|p| p.previous.clone()),
                 updated_at: None,
             },
+            // Publishing the active version again keeps what it would roll back to.
+            None if version == active => Pointer {
+                active: active.to_string(),
+                canary: None,
+                previous: current.and_then(|p| p.previous.clone()),
+                updated_at: None,
+            },
             None => Pointer {
                 active: version.to_string(),
                 canary: None,
-                previous: Some(active.to_string()).filter(|p| p != version),
+                previous: Some(active.to_string()),
                 updated_at: None,
             },
         };
@@ -275,6 +282,9 @@ mod tests {
         // Rolling back during a canary just stops the canary.
         assert_eq!(canary.rollback().unwrap(), first);
         assert!(first.promote().is_err());
+        // Publishing the active version again changes nothing it would roll back to.
+        let again = Pointer::publish(Some(&promoted), "v2", None).unwrap();
+        assert_eq!(again.previous.as_deref(), Some("v1"));
         // Round trip through KV text.
         assert_eq!(Pointer::from_json(&canary.to_json()).unwrap(), canary);
     }

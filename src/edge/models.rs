@@ -181,14 +181,17 @@ async fn refresh_inner(env: &Env) -> Result<(), String> {
     Ok(())
 }
 
+/// A version's files from KV. `Err` means not (yet) there or KV did not answer: KV is
+/// eventually consistent, so that is retried at the next refresh, never a rejection.
 async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles, String> {
+    let unavailable = |e: worker::KvError| e.to_string();
     let mut files = BundleFiles::new();
     let manifest = kv
         .get(&bundle_key(version, MANIFEST))
         .bytes()
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("bundle {version} has no {MANIFEST} in KV"))?;
+        .map_err(unavailable)?
+        .ok_or_else(|| format!("{MANIFEST} of {version} is not in KV"))?;
     let listed: Vec<String> = serde_json::from_slice::<serde_json::Value>(&manifest)
         .ok()
         .and_then(|m| {
@@ -203,7 +206,7 @@ async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles, 
             .get(&bundle_key(version, name))
             .bytes()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(unavailable)?;
         // A missing listed file or signature is reported by the bundle's own checks.
         if let Some(bytes) = bytes {
             files.insert(name.to_string(), bytes);
@@ -215,65 +218,83 @@ async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles, 
 /// Fetches, verifies and builds one version; records the outcome in the registry, the
 /// log and the audit trail.
 async fn load_version(env: &Env, kv: &worker::KvStore, channel: &str, version: &str) {
-    let outcome = async {
-        let policy = trust_policy(env)?;
-        let files = read_files(kv, version).await?;
-        let hashes: BTreeMap<String, String> = files
-            .iter()
-            .map(|(name, bytes)| (name.clone(), bundle::sha256_hex(bytes)))
-            .collect();
-        let checked = async {
-            let bundle = bundle::Bundle::from_files(files, &policy).map_err(|e| e.to_string())?;
-            if bundle.manifest().version != version {
-                return Err(format!(
-                    "the manifest says version {}, the pointer {version}",
-                    bundle.manifest().version
-                ));
-            }
-            let loaded = LoadedBundle::new(bundle);
-            loaded
-                .verify()
-                .map_err(|e| format!("golden vectors: {e}"))?;
-            Ok(loaded)
+    let files = match read_files(kv, version).await {
+        Ok(files) => files,
+        Err(why) => {
+            failures::record("bundle_unavailable", &format!("{version}: {why}"));
+            return;
         }
-        .await;
-        Ok::<_, String>((checked, hashes))
-    }
-    .await;
-    let (result, hashes) = match outcome {
-        Ok((result, hashes)) => (result, hashes),
-        Err(e) => (Err(e), BTreeMap::new()),
     };
-    let record = |action: &str, outcome: &str, detail: String| AuditRecord {
-        at_ms: Date::now().as_millis(),
-        source: "edge".into(),
-        action: action.into(),
-        channel: channel.to_string(),
-        version: version.to_string(),
-        outcome: outcome.into(),
-        hashes: hashes.clone(),
-        detail,
-    };
-    let audit = match result {
+    let hashes: BTreeMap<String, String> = files
+        .iter()
+        .map(|(name, bytes)| (name.clone(), bundle::sha256_hex(bytes)))
+        .collect();
+    match check(env, files, version) {
         Ok(loaded) => {
             REGISTRY.with(|r| {
                 r.borrow_mut()
                     .loaded
                     .insert(version.to_string(), Rc::new(loaded))
             });
-            record("activate", "ok", String::new())
+            let record = audit_record(channel, version, "activate", "ok", hashes, String::new());
+            write_audit(kv, &record).await;
         }
-        Err(reason) => {
-            failures::record("bundle_rejected", &format!("{version}: {reason}"));
-            REGISTRY.with(|r| {
-                r.borrow_mut()
-                    .rejected
-                    .insert(version.to_string(), reason.clone())
-            });
-            record("reject", "rejected", reason)
-        }
-    };
-    write_audit(kv, &audit).await;
+        Err(why) => reject(kv, channel, version, hashes, why).await,
+    }
+}
+
+/// Every check a published bundle must pass before it may serve.
+fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBundle, String> {
+    let policy = trust_policy(env)?;
+    let bundle = bundle::Bundle::from_files(files, &policy).map_err(|e| e.to_string())?;
+    if bundle.manifest().version != version {
+        return Err(format!(
+            "the manifest says version {}, the pointer {version}",
+            bundle.manifest().version
+        ));
+    }
+    let loaded = LoadedBundle::new(bundle);
+    loaded
+        .verify()
+        .map_err(|e| format!("golden vectors: {e}"))?;
+    Ok(loaded)
+}
+
+async fn reject(
+    kv: &worker::KvStore,
+    channel: &str,
+    version: &str,
+    hashes: BTreeMap<String, String>,
+    why: String,
+) {
+    failures::record("bundle_rejected", &format!("{version}: {why}"));
+    REGISTRY.with(|r| {
+        r.borrow_mut()
+            .rejected
+            .insert(version.to_string(), why.clone())
+    });
+    let record = audit_record(channel, version, "reject", "rejected", hashes, why);
+    write_audit(kv, &record).await;
+}
+
+fn audit_record(
+    channel: &str,
+    version: &str,
+    action: &str,
+    outcome: &str,
+    hashes: BTreeMap<String, String>,
+    detail: String,
+) -> AuditRecord {
+    AuditRecord {
+        at_ms: Date::now().as_millis(),
+        source: "edge".into(),
+        action: action.into(),
+        channel: channel.to_string(),
+        version: version.to_string(),
+        outcome: outcome.into(),
+        hashes,
+        detail,
+    }
 }
 
 async fn write_audit(kv: &worker::KvStore, record: &AuditRecord) {
