@@ -4,7 +4,7 @@
 
 use worker::{Method, Request, RequestInit};
 
-use crate::core::beacon::parse_beacon;
+use crate::core::beacon::{parse_beacon, BeaconError};
 use crate::core::identity::{consent_withheld, SessionId};
 
 use super::bindings::SESSIONS_BINDING;
@@ -44,15 +44,13 @@ pub async fn receive(
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limits.max_bytes) {
-        return json_error(
-            413,
-            "body_too_large",
-            format!(
-                "the beacon body may hold at most {} bytes",
-                limits.max_bytes
-            ),
-        );
+    if let Some(size) = declared.filter(|n| *n > limits.max_bytes) {
+        // Refused before reading, with the same error the parser gives.
+        let error = BeaconError::TooLarge {
+            size,
+            max: limits.max_bytes,
+        };
+        return super::fetch::raw_json(error.status(), &error.body());
     }
     let body = match req.bytes().await {
         Ok(body) => body,

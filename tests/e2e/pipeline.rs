@@ -309,7 +309,7 @@ fn bad_beacons_are_rejected_with_clear_errors_and_change_nothing() {
         ),
         (r#"{"v":2,"events":[]}"#, 400, "v"),
         (&too_many, 400, "50"),
-        (&oversized, 413, "body_too_large"),
+        (&oversized, 413, "too_large"),
     ];
     for (body, status, mentions) in cases {
         let page = shopper.post("/__edgeseg/events", "application/json", body);
