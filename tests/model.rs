@@ -321,3 +321,24 @@ fn rules_the_core_refuses_are_refused_with_the_bundle() {
     assert!(matches!(err, BundleError::Rules(_)), "{err}");
     assert!(err.to_string().contains("telepathy_score"), "{err}");
 }
+
+#[test]
+fn a_graph_narrower_or_wider_than_the_manifest_is_a_model_error_naming_the_input() {
+    let files = shipped_files();
+    let mut manifest = manifest_json(&files);
+    let dropped = manifest["features"]
+        .as_array_mut()
+        .expect("features")
+        .pop()
+        .expect("a feature");
+    let dropped_width = dropped["categories"].as_array().map_or(1, Vec::len) as u64;
+    let width = manifest["model"]["width"].as_u64().expect("width");
+    manifest["model"]["width"] = Value::from(width - dropped_width);
+    manifest["golden"] = Value::Array(Vec::new());
+    let loaded =
+        LoadedBundle::from_files(with_manifest(files, &manifest), &TrustPolicy::unsigned())
+            .expect("the bundle itself is consistent");
+    let err = loaded.model().expect_err("the graph must not build");
+    assert!(matches!(err, ModelError::Width { .. }), "{err}");
+    assert!(err.to_string().contains("input"), "{err}");
+}
