@@ -55,8 +55,11 @@ pipeline-test:
 e2e: $(WORKER)
 	source $(TOOLS_ENV) && cargo test --locked --features e2e --test e2e -- --test-threads=1
 
-## make bench: latency direct vs through the worker (and, with the model, the core's cost).
+## make bench: the core natively (criterion), the core in wasm (V8 via Node's WASI), and
+## latency direct vs through the worker in workerd (benches/load.rs). Figures: README.
 bench: $(WORKER)
+	cargo bench --locked --bench classify -- --noplot
+	bash scripts/bench-wasm.sh
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
 
 model:

@@ -1,6 +1,10 @@
 //! Per-request cost of the model side on the shipped bundle's golden rows: one batched
-//! run (real row + one occluded row per feature) and the full `classify`; plus the
-//! once-per-isolate plan build, which is what cold start pays.
+//! run (real row + one occluded row per feature) and the full `classify`; the whole
+//! per-request core path from a real session state (features + model + explanation +
+//! rules); plus the once-per-isolate plan build, which is what cold start pays.
+
+#[path = "common/session.rs"]
+mod session;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use edgeseg::core::bundle::{self, Bundle, TrustPolicy};
@@ -34,6 +38,17 @@ fn per_request(c: &mut Criterion) {
     });
     c.bench_function("classify: model + rules", |b| {
         b.iter(|| classify(next.next().expect("cycle"), &loaded))
+    });
+
+    let config = edgeseg::core::config::StoreConfig::default_store();
+    let stats = loaded.bundle().page_stats();
+    let state = session::browsing_session(&config, stats);
+    let now = session::T0 + 400_000;
+    c.bench_function("request: features + model + explanation + rules", |b| {
+        b.iter(|| {
+            let features = edgeseg::core::features::compute(&state, now, &config, stats);
+            classify(&features, &loaded)
+        })
     });
 }
 
