@@ -61,6 +61,7 @@ bench: $(WORKER)
 	cargo bench --locked --bench classify -- --noplot
 	bash scripts/bench-wasm.sh
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
+	source $(TOOLS_ENV) && BENCH_OUT=target/bench-swap.json cargo bench --locked --features e2e --bench swap
 
 model:
 	bash model/train/build.sh

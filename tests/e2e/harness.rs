@@ -68,6 +68,16 @@ impl Drop for Group {
     }
 }
 
+/// The default store config with no holdout: tests that follow one session and expect
+/// it classified must not be in the 5 % holdout by chance.
+pub fn config_without_holdout() -> String {
+    let mut config: serde_json::Value =
+        serde_json::from_str(include_str!("../../src/core/default_store.json"))
+            .expect("the default store config is JSON");
+    config["holdout"]["share"] = 0.0.into();
+    config.to_string()
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -5,7 +5,7 @@ use edgeseg::core::identity::customer_key;
 use edgeseg::core::session::SessionState;
 use serde_json::Value;
 
-use crate::harness::{client, Origin, Page, Shopper, Worker};
+use crate::harness::{client, config_without_holdout, Origin, Page, Shopper, Worker};
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
 const CUSTOMER_KEY: &str = "e2e-customer-key";
@@ -17,6 +17,7 @@ fn start() -> (Origin, Worker) {
         &[
             ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
             ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
+            ("EDGESEG_STORE_CONFIG", &config_without_holdout()),
         ],
     );
     (origin, worker)

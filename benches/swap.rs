@@ -1,0 +1,148 @@
+//! Model swap benchmark: how long a newly published bundle takes from the channel
+//! pointer's change to serving (the isolate's pointer read, KV fetch, signature, hash and
+//! golden-vector checks, plan build), and what the requests around the swap pay.
+//!
+//! `make bench` runs it after the load benchmark. It starts the demo origin and the
+//! worker (pointer re-read every `EDGESEG_MODEL_REFRESH_SECS` = 1 s here), keeps one
+//! shopper browsing, publishes a signed copy of the shipped bundle under a new version
+//! with the real CLI, and records every request's latency and model version.
+//! `BENCH_SWAPS` (default 5) swaps alternate between two versions; `BENCH_OUT` names a
+//! JSON file for the figures.
+
+#[path = "../tests/e2e/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use edgeseg::core::bundle::PublisherKey;
+use harness::{repo_root, Origin, Shopper, Worker};
+use serde_json::{json, Value};
+
+const SEED: [u8; 32] = [11; 32];
+
+fn signed_copy(dir: &PathBuf, version: &str) {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).expect("bundle dir");
+    let model = repo_root().join("model");
+    for file in ["model.onnx", "rules.json", "page_stats.json"] {
+        fs::copy(model.join(file), dir.join(file)).expect("copy");
+    }
+    let mut manifest: Value =
+        serde_json::from_slice(&fs::read(model.join("manifest.json")).expect("manifest"))
+            .expect("manifest JSON");
+    manifest["version"] = version.into();
+    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest");
+    fs::write(dir.join("manifest.json"), &bytes).expect("manifest");
+    fs::write(
+        dir.join("manifest.sig"),
+        PublisherKey::from_seed(SEED).sign_manifest(&bytes),
+    )
+    .expect("signature");
+}
+
+fn model_version(page: &harness::Page) -> String {
+    page.header("edgeseg-version")
+        .and_then(|v| v.split("model=\"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let swaps: usize = std::env::var("BENCH_SWAPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let origin = Origin::start();
+    let worker = Worker::start(
+        &origin.url,
+        &[
+            (
+                "EDGESEG_TRUSTED_KEYS",
+                &PublisherKey::from_seed(SEED).public_base64(),
+            ),
+            ("EDGESEG_MODEL_REFRESH_SECS", "1"),
+            // The one shopper followed here must not be in the holdout by chance.
+            ("EDGESEG_STORE_CONFIG", &harness::config_without_holdout()),
+        ],
+    );
+    let mut shopper = Shopper::new(&worker.url);
+    // Steady state first: the latency a request pays when nothing changes.
+    let mut steady = Vec::new();
+    for _ in 0..300 {
+        let started = Instant::now();
+        shopper.get("/product/101");
+        steady.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    let mut to_serving = Vec::new();
+    let mut worst_during = Vec::new();
+    for swap in 0..swaps {
+        let version = format!("bench-swap-{}", swap % 2);
+        let dir = worker.state_dir.with_file_name(format!("bundle-{version}"));
+        signed_copy(&dir, &version);
+        let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
+            .args(["publish", dir.to_str().unwrap_or_default()])
+            .args(["--channel", "production", "--local", "--persist-to"])
+            .arg(&worker.state_dir)
+            .current_dir(repo_root())
+            .output()
+            .expect("edgeseg publish");
+        assert!(
+            output.status.success(),
+            "publish failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // The pointer has changed: browse until the new version answers.
+        let changed = Instant::now();
+        let mut worst: f64 = 0.0;
+        loop {
+            let started = Instant::now();
+            let page = shopper.get("/product/101");
+            worst = worst.max(started.elapsed().as_secs_f64() * 1000.0);
+            if model_version(&page) == version {
+                to_serving.push(changed.elapsed().as_secs_f64() * 1000.0);
+                worst_during.push(worst);
+                break;
+            }
+            assert!(
+                changed.elapsed() < Duration::from_secs(30),
+                "{version} never served"
+            );
+        }
+        eprintln!(
+            "swap {}: {version} serving after {:.0} ms",
+            swap + 1,
+            to_serving.last().copied().unwrap_or_default()
+        );
+    }
+    let report = json!({
+        "refresh_interval_s": 1,
+        "swaps": swaps,
+        "pointer_change_to_serving_ms": {
+            "median": median(to_serving.clone()),
+            "max": to_serving.iter().copied().fold(0.0, f64::max),
+        },
+        "steady_request_ms": { "median": median(steady.clone()) },
+        "slowest_request_during_swap_ms": {
+            "median": median(worst_during.clone()),
+            "max": worst_during.iter().copied().fold(0.0, f64::max),
+        },
+    });
+    let text = serde_json::to_string_pretty(&report).expect("report");
+    println!("{text}");
+    if let Ok(path) = std::env::var("BENCH_OUT") {
+        if let Err(e) = fs::write(&path, &text) {
+            eprintln!("bench: cannot write {path}: {e}");
+        }
+    }
+}
