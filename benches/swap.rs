@@ -14,35 +14,14 @@
 mod harness;
 
 use std::fs;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use edgeseg::core::bundle::PublisherKey;
 use harness::{repo_root, Origin, Shopper, Worker};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SEED: [u8; 32] = [11; 32];
-
-fn signed_copy(dir: &PathBuf, version: &str) {
-    let _ = fs::remove_dir_all(dir);
-    fs::create_dir_all(dir).expect("bundle dir");
-    let model = repo_root().join("model");
-    for file in ["model.onnx", "rules.json", "page_stats.json"] {
-        fs::copy(model.join(file), dir.join(file)).expect("copy");
-    }
-    let mut manifest: Value =
-        serde_json::from_slice(&fs::read(model.join("manifest.json")).expect("manifest"))
-            .expect("manifest JSON");
-    manifest["version"] = version.into();
-    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest");
-    fs::write(dir.join("manifest.json"), &bytes).expect("manifest");
-    fs::write(
-        dir.join("manifest.sig"),
-        PublisherKey::from_seed(SEED).sign_manifest(&bytes),
-    )
-    .expect("signature");
-}
 
 fn model_version(page: &harness::Page) -> String {
     page.header("edgeseg-version")
@@ -89,7 +68,7 @@ fn main() {
     for swap in 0..swaps {
         let version = format!("bench-swap-{}", swap % 2);
         let dir = worker.state_dir.with_file_name(format!("bundle-{version}"));
-        signed_copy(&dir, &version);
+        harness::signed_bundle(&dir, &version, SEED);
         let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
             .args(["publish", dir.to_str().unwrap_or_default()])
             .args(["--channel", "production", "--local", "--persist-to"])

@@ -2,12 +2,11 @@
 //! script a store includes). Validation happens here, before any storage is touched;
 //! the per-session rate limit is counted in the session's Durable Object.
 
-use worker::{Method, Request, RequestInit};
+use worker::Request;
 
 use crate::core::beacon::{parse_beacon, BeaconError};
 use crate::core::identity::{consent_withheld, SessionId};
 
-use super::bindings::SESSIONS_BINDING;
 use super::fetch::{empty_response, json_error, text_response};
 use super::sessions;
 use super::settings::Settings;
@@ -63,22 +62,8 @@ pub async fn receive(
         Ok(object) => object,
         Err(e) => return json_error(503, "session_unavailable", e),
     };
-    let forwarded = async {
-        let stub = env
-            .durable_object(SESSIONS_BINDING)?
-            .get_by_name(&object.name)?;
-        let init = RequestInit {
-            method: Method::Post,
-            body: Some(worker::js_sys::Uint8Array::from(body.as_slice()).into()),
-            ..RequestInit::default()
-        };
-        let mut response = stub
-            .fetch_with_request(Request::new_with_init("https://session/beacon", &init)?)
-            .await?;
-        let status = response.status_code();
-        let text = response.text().await?;
-        Ok::<_, worker::Error>((status, text))
-    };
+    let bytes = worker::js_sys::Uint8Array::from(body.as_slice()).into();
+    let forwarded = sessions::post(env, &object.name, "/beacon", bytes);
     match forwarded.await {
         Ok((202, _)) => empty_response(202),
         Ok((status, text)) => super::fetch::raw_json(status, &text),

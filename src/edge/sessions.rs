@@ -46,6 +46,28 @@ pub fn object_for(
     })
 }
 
+/// One operation on a session object: `POST https://session{path}` with `body`; the
+/// object's status and body text.
+pub async fn post(
+    env: &Env,
+    object: &str,
+    path: &str,
+    body: worker::wasm_bindgen::JsValue,
+) -> worker::Result<(u16, String)> {
+    let stub = env.durable_object(SESSIONS_BINDING)?.get_by_name(object)?;
+    let init = RequestInit {
+        method: Method::Post,
+        body: Some(body),
+        ..RequestInit::default()
+    };
+    let url = format!("https://session{path}");
+    let mut response = stub
+        .fetch_with_request(Request::new_with_init(&url, &init)?)
+        .await?;
+    let status = response.status_code();
+    Ok((status, response.text().await?))
+}
+
 /// Counts `events` in the object, with the page stats of the bundle that will classify
 /// the result, and returns the updated state.
 pub async fn apply(
@@ -60,29 +82,15 @@ pub async fn apply(
         _ => None,
     });
     let page_stats = Some(stats.slice_for(paths));
-    let call = async {
-        let body = serde_json::to_string(&ApplyRequest {
-            now_ms,
-            events,
-            customer: object.customer,
-            absorb: object.absorb,
-            page_stats,
-        })?;
-        let stub = env
-            .durable_object(SESSIONS_BINDING)?
-            .get_by_name(&object.name)?;
-        let init = RequestInit {
-            method: Method::Post,
-            body: Some(body.into()),
-            ..RequestInit::default()
-        };
-        let mut response = stub
-            .fetch_with_request(Request::new_with_init("https://session/apply", &init)?)
-            .await?;
-        let status = response.status_code();
-        let text = response.text().await?;
-        Ok::<_, worker::Error>((status, text))
-    };
+    let body = serde_json::to_string(&ApplyRequest {
+        now_ms,
+        events,
+        customer: object.customer,
+        absorb: object.absorb,
+        page_stats,
+    })
+    .map_err(|e| e.to_string())?;
+    let call = post(env, &object.name, "/apply", body.into());
     match call.await {
         Ok((200, text)) => Ok(SessionState::from_stored(Some(text.as_bytes())).0),
         Ok((status, text)) => Err(format!("session object answered {status}: {text}")),

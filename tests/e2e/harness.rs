@@ -416,3 +416,37 @@ impl Shopper {
         self.cookies.get("edgeseg_sid").map(String::as_str)
     }
 }
+
+/// A copy of the shipped bundle (`model/`) in `dir`, renamed to `version` and signed
+/// with the publisher key of `seed`: what the ML team would publish.
+pub fn signed_bundle(dir: &Path, version: &str, seed: [u8; 32]) {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).expect("bundle dir");
+    let model = repo_root().join("model");
+    for file in ["model.onnx", "rules.json", "page_stats.json"] {
+        fs::copy(model.join(file), dir.join(file)).expect("copy bundle file");
+    }
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(model.join("manifest.json")).expect("manifest"))
+            .expect("manifest JSON");
+    manifest["version"] = version.into();
+    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest");
+    fs::write(dir.join("manifest.json"), &bytes).expect("write manifest");
+    let signature = edgeseg::core::bundle::PublisherKey::from_seed(seed).sign_manifest(&bytes);
+    fs::write(dir.join("manifest.sig"), signature).expect("write signature");
+}
+
+/// GETs `url` (with a bearer token if given) and parses the JSON body.
+pub fn get_json(url: &str, token: Option<&str>) -> serde_json::Value {
+    let mut request = client().get(url);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let text = request
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .into_body()
+        .read_to_string()
+        .expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url} is not JSON ({e}): {text}"))
+}

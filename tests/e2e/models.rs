@@ -11,7 +11,9 @@ use base64::Engine;
 use edgeseg::core::bundle::PublisherKey;
 use serde_json::Value;
 
-use crate::harness::{client, config_without_holdout, repo_root, Origin, Shopper, Worker};
+use crate::harness::{
+    client, config_without_holdout, get_json, repo_root, signed_bundle, Origin, Shopper, Worker,
+};
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
 const EMBEDDED_VERSION: &str = "2026.11.21-1";
@@ -33,23 +35,10 @@ fn start() -> (Origin, Worker) {
     (origin, worker)
 }
 
-/// A copy of the shipped bundle renamed to `version` and signed with `seed`.
+/// A signed copy of the shipped bundle under `version`, beside the worker's state.
 fn bundle(worker: &Worker, version: &str, seed: [u8; 32]) -> PathBuf {
     let dir = worker.state_dir.with_file_name(format!("bundle-{version}"));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("bundle dir");
-    let model = repo_root().join("model");
-    for file in ["model.onnx", "rules.json", "page_stats.json"] {
-        fs::copy(model.join(file), dir.join(file)).expect("copy bundle file");
-    }
-    let mut manifest: Value =
-        serde_json::from_slice(&fs::read(model.join("manifest.json")).expect("manifest"))
-            .expect("manifest JSON");
-    manifest["version"] = version.into();
-    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest");
-    fs::write(dir.join("manifest.json"), &bytes).expect("write manifest");
-    let signature = PublisherKey::from_seed(seed).sign_manifest(&bytes);
-    fs::write(dir.join("manifest.sig"), signature).expect("write signature");
+    signed_bundle(&dir, version, seed);
     dir
 }
 
@@ -143,26 +132,18 @@ fn wait_for_version(shopper: &mut Shopper, version: &str, limit: Duration) -> Du
 }
 
 fn health(worker: &Worker) -> Value {
-    let text = client()
-        .get(format!("{}/__edgeseg/health", worker.url))
-        .call()
-        .expect("health")
-        .into_body()
-        .read_to_string()
-        .expect("health body");
-    serde_json::from_str(&text).expect("health JSON")
+    get_json(&format!("{}/__edgeseg/health", worker.url), None)
 }
 
 fn audit(worker: &Worker) -> Vec<Value> {
-    let text = client()
-        .get(format!("{}/__edgeseg/admin/audit", worker.url))
-        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
-        .call()
-        .expect("audit")
-        .into_body()
-        .read_to_string()
-        .expect("audit body");
-    serde_json::from_str::<Vec<Value>>(&text).expect("audit JSON")
+    let trail = get_json(
+        &format!("{}/__edgeseg/admin/audit", worker.url),
+        Some(ADMIN_TOKEN),
+    );
+    trail
+        .as_array()
+        .cloned()
+        .expect("the audit trail is a JSON array")
 }
 
 fn stored_views(worker: &Worker, sid: &str) -> u32 {
