@@ -1,15 +1,19 @@
 //! Load benchmark: latency and throughput of the demo origin directly and through the
 //! worker (workerd via `wrangler dev`), in the same run, over keep-alive connections.
 //!
-//! Four scenarios, alternated in rounds so that machine noise hits all alike:
+//! Scenarios, alternated in rounds so that machine noise hits all alike:
 //! - `direct_assets` / `worker_assets`: a static-asset path, which the worker forwards
 //!   without touching session state: the cost of the pass-through itself.
 //! - `direct_pages` / `worker_pages`: a browsing mix of store pages; through the worker
 //!   each client is a shopper who keeps its session cookie (a new session every
 //!   `SESSION_LENGTH` requests), so every request runs the whole pipeline: consent,
 //!   Durable Object round trip, features, model with explanation, rules, headers.
+//! - `floor_assets` / `floor_pages`: the platform floor, a minimal JavaScript worker in
+//!   the same local workerd (`benches/floor/`): plain `fetch` to the origin, and for
+//!   pages one Durable Object read and write first. What edgeseg adds beyond the
+//!   platform is the difference to these.
 //!
-//! `make bench` runs it. Each scenario runs `BENCH_CONNECTIONS` (4) client threads, each
+//! `make bench` runs it. Each scenario runs `BENCH_CONNECTIONS` (2) client threads, each
 //! with its own keep-alive connection, for `BENCH_SECONDS` (10) per round, for
 //! `BENCH_ROUNDS` (3) rounds, after a warm-up. `BENCH_OUT` names a JSON file for the
 //! figures.
@@ -147,7 +151,7 @@ fn session_cookie(response: &ureq::http::Response<ureq::Body>) -> Option<String>
 
 fn main() {
     let seconds = env_number("BENCH_SECONDS", 10);
-    let connections = env_number("BENCH_CONNECTIONS", 4);
+    let connections = env_number("BENCH_CONNECTIONS", 2);
     let rounds = env_number("BENCH_ROUNDS", 3);
     let pages: Vec<String> = [
         "/",
@@ -165,6 +169,9 @@ fn main() {
 
     let origin = Origin::start();
     let worker = Worker::start(&origin.url, &[]);
+    let floor_config = harness::repo_root().join("benches/floor/wrangler.toml");
+    let floor = Worker::start_config(&origin.url, &[], floor_config.clone());
+    let floor_state = Worker::start_config(&origin.url, &[("FLOOR_STATE", "1")], floor_config);
     eprintln!(
         "bench: origin {} worker {} — {connections} connections, {rounds} rounds of {seconds}s per scenario",
         origin.url, worker.url
@@ -173,12 +180,16 @@ fn main() {
     // Warm both (isolate start, model plan, connection pools) before measuring.
     run(&origin.url, &pages, connections, 2);
     run(&worker.url, &pages, connections, 3);
+    run(&floor.url, &pages, connections, 1);
+    run(&floor_state.url, &pages, connections, 1);
 
-    let scenarios: [(&str, &str, &Vec<String>); 4] = [
+    let scenarios: [(&str, &str, &Vec<String>); 6] = [
         ("direct_assets", &origin.url, &assets),
         ("worker_assets", &worker.url, &assets),
         ("direct_pages", &origin.url, &pages),
         ("worker_pages", &worker.url, &pages),
+        ("floor_assets", &floor.url, &assets),
+        ("floor_pages", &floor_state.url, &pages),
     ];
     let mut samples: Vec<Sample> = scenarios.iter().map(|_| Sample::default()).collect();
     for round in 0..rounds {
@@ -204,6 +215,11 @@ fn main() {
             - (figure(1, "p50_ms") - figure(0, "p50_ms")),
         "pipeline_added_p99_ms": (figure(3, "p99_ms") - figure(2, "p99_ms"))
             - (figure(1, "p99_ms") - figure(0, "p99_ms")),
+        // Beyond the platform: edgeseg against the minimal worker doing the same I/O.
+        "pass_through_over_floor_p50_ms": figure(1, "p50_ms") - figure(4, "p50_ms"),
+        "pass_through_over_floor_p99_ms": figure(1, "p99_ms") - figure(4, "p99_ms"),
+        "pipeline_over_floor_p50_ms": figure(3, "p50_ms") - figure(5, "p50_ms"),
+        "pipeline_over_floor_p99_ms": figure(3, "p99_ms") - figure(5, "p99_ms"),
     });
     for ((name, _, _), summary) in scenarios.iter().zip(summaries) {
         report[*name] = summary;

@@ -4,6 +4,8 @@
 //! trip to it per request at most. Alarms enforce retention: a visit's detail is erased
 //! after the session timeout, the whole profile after the customer timeout.
 
+use std::cell::{Cell, RefCell};
+
 use serde::{Deserialize, Serialize};
 use worker::{
     console_warn, durable_object, Date, DurableObject, Env, Method, Request, Response, Result,
@@ -38,10 +40,19 @@ pub struct ApplyRequest {
     pub page_stats: Option<PageStats>,
 }
 
+/// How far the retention alarm may be from its exact time before it is re-armed: an
+/// alarm that fires early finds the visit still active and re-arms itself.
+const ALARM_SLACK_MS: i64 = 60_000;
+
 #[durable_object]
 pub struct SessionStore {
     state: State,
     env: Env,
+    /// The stored state, kept in memory while the object is alive: the object is the
+    /// only writer (single-threaded, write-through), so a request need not read storage.
+    cached: RefCell<Option<SessionState>>,
+    /// When the retention alarm is set for, as far as this instance knows.
+    alarm_at: Cell<Option<i64>>,
 }
 
 impl SessionStore {
@@ -52,6 +63,9 @@ impl SessionStore {
     }
 
     async fn load(&self) -> Result<SessionState> {
+        if let Some(state) = self.cached.borrow().as_ref() {
+            return Ok(state.clone());
+        }
         let stored: Option<String> = self.state.storage().get(STATE_KEY).await?;
         let (state, how) = SessionState::from_stored(stored.as_deref().map(str::as_bytes));
         if let Stored::Reset(reason) = how {
@@ -60,18 +74,33 @@ impl SessionStore {
         Ok(state)
     }
 
+    async fn erase(&self) -> Result<()> {
+        self.cached.replace(None);
+        self.alarm_at.set(None);
+        self.state.storage().delete_all().await
+    }
+
     /// Saves the state and sets the alarm for the next retention step.
     async fn save(&self, state: &SessionState, settings: &Settings) -> Result<String> {
         let text = state.to_stored();
         let storage = self.state.storage();
         storage.put(STATE_KEY, &text).await?;
+        self.cached.replace(Some(state.clone()));
         let ttl = &settings.config.ttl;
         let due = if state.visit_active(Date::now().as_millis() as i64, &settings.config) {
             state.last_seen_ms + ttl.session_ms() + 1_000
         } else {
             state.last_seen_ms + ttl.customer_ms() + 1_000
-        };
-        storage.set_alarm(due.max(0)).await?;
+        }
+        .max(0);
+        let close_enough = self
+            .alarm_at
+            .get()
+            .is_some_and(|at| at <= due && due - at < ALARM_SLACK_MS);
+        if !close_enough {
+            storage.set_alarm(due).await?;
+            self.alarm_at.set(Some(due));
+        }
         Ok(text)
     }
 
@@ -150,23 +179,33 @@ impl SessionStore {
 
     /// Hands the state over (to a customer object) and forgets it here.
     async fn take(&self) -> Result<Response> {
-        let stored: Option<String> = self.state.storage().get(STATE_KEY).await?;
-        self.state.storage().delete_all().await?;
-        Response::ok(stored.unwrap_or_default())
+        let stored = self.load().await?;
+        let has_state = stored.last_seen_ms != 0;
+        self.erase().await?;
+        Response::ok(if has_state {
+            stored.to_stored()
+        } else {
+            String::new()
+        })
     }
 
     async fn read(&self) -> Result<Response> {
-        let stored: Option<String> = self.state.storage().get(STATE_KEY).await?;
-        match stored {
-            Some(text) => Response::ok(text),
-            None => Response::error("no state", 404),
+        let state = self.load().await?;
+        if state.last_seen_ms == 0 {
+            return Response::error("no state", 404);
         }
+        Response::ok(state.to_stored())
     }
 }
 
 impl DurableObject for SessionStore {
     fn new(state: State, env: Env) -> Self {
-        SessionStore { state, env }
+        SessionStore {
+            state,
+            env,
+            cached: RefCell::new(None),
+            alarm_at: Cell::new(None),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -176,7 +215,7 @@ impl DurableObject for SessionStore {
             (Method::Post, "/take") => self.take().await,
             (Method::Get, "/state") => self.read().await,
             (Method::Delete, "/state") => {
-                self.state.storage().delete_all().await?;
+                self.erase().await?;
                 Response::ok("erased")
             }
             (Method::Get, "/ping") => Response::ok("pong"),
@@ -190,8 +229,10 @@ impl DurableObject for SessionStore {
         let settings = self.settings().await?;
         let now_ms = Date::now().as_millis() as i64;
         let mut state = self.load().await?;
+        // The alarm that fired is spent.
+        self.alarm_at.set(None);
         if state.forget_if_expired(now_ms, &settings.config) || state.last_seen_ms == 0 {
-            self.state.storage().delete_all().await?;
+            self.erase().await?;
             return Response::ok("deleted");
         }
         state.end_idle_visit(now_ms, &settings.config);

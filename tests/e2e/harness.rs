@@ -179,6 +179,13 @@ id = "edgeseg-local"
         Worker::launch(origin, &[], Some(config))
     }
 
+    /// Another worker (a `wrangler.toml` of its own) in the same local workerd setup;
+    /// the load benchmark's platform floor (`benches/floor/`).
+    #[allow(dead_code)]
+    pub fn start_config(origin: &str, vars: &[(&str, &str)], config: PathBuf) -> Worker {
+        Worker::launch(origin, vars, Some(config))
+    }
+
     fn launch(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
         let wrangler = std::env::var("WRANGLER")
             .expect("WRANGLER is not set: run the e2e tests through `make e2e`");
