@@ -12,7 +12,7 @@ use worker::{Env, Method, Request};
 
 use crate::core::channel::{AuditRecord, AUDIT_PREFIX};
 
-use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING, SESSIONS_BINDING};
+use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING};
 use super::fetch::{json_error, raw_json};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
@@ -90,12 +90,7 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
         );
     }
     let method = req.method();
-    let call = async {
-        let stub = env.durable_object(SESSIONS_BINDING)?.get_by_name(name)?;
-        let op = Request::new("https://session/state", method)?;
-        let mut response = stub.fetch_with_request(op).await?;
-        Ok::<_, worker::Error>((response.status_code(), response.text().await?))
-    };
+    let call = super::sessions::call(env, name, method, "/state", None);
     match call.await {
         Ok((200, text)) if req.method() == Method::Get => raw_json(200, &text),
         Ok((200, _)) => raw_json(200, r#"{"erased":true}"#),

@@ -2,7 +2,7 @@
 //! script a store includes). Validation happens here, before any storage is touched;
 //! the per-session rate limit is counted in the session's Durable Object.
 
-use worker::Request;
+use worker::{Method, Request};
 
 use crate::core::beacon::{parse_beacon, BeaconError};
 use crate::core::identity::{consent_withheld, SessionId};
@@ -63,7 +63,7 @@ pub async fn receive(
         Err(e) => return json_error(503, "session_unavailable", e),
     };
     let bytes = worker::js_sys::Uint8Array::from(body.as_slice()).into();
-    let forwarded = sessions::post(env, &object.name, "/beacon", bytes);
+    let forwarded = sessions::call(env, &object.name, Method::Post, "/beacon", Some(bytes));
     match forwarded.await {
         Ok((202, _)) => empty_response(202),
         Ok((status, text)) => super::fetch::raw_json(status, &text),

@@ -13,7 +13,7 @@ use crate::core::headers::render;
 use crate::core::identity::{
     consent_withheld, customer_key, customer_set_cookie, in_holdout, session_id,
 };
-use crate::core::signals::{client_context, request_events, RequestInfo};
+use crate::core::signals::{request_events, Event, RequestInfo};
 
 use super::bindings::ORIGIN_VAR;
 use super::settings::{self, Settings};
@@ -172,7 +172,9 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
     }
     let info = request_info(req).await;
     let events = request_events(&info, config);
-    if events.is_empty() || client_context(&info).is_bot() {
+    // `request_events` puts the request's client context first: no second UA parse.
+    let is_bot = matches!(events.first(), Some(Event::Request(client)) if client.is_bot());
+    if events.is_empty() || is_bot {
         // Assets, HEAD, bots: nothing to count and nothing to say.
         return Ok(Decision::default());
     }

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use worker::Env;
+use worker::{Env, Method};
 
-use super::bindings::{KV_BINDING, SESSIONS_BINDING};
+use super::bindings::KV_BINDING;
 use super::failures::{self, FailureRecord};
-use super::{models, settings};
+use super::{models, sessions, settings};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -52,22 +52,13 @@ impl From<Result<String, String>> for BindingState {
 }
 
 async fn check_sessions(env: &Env) -> Result<String, String> {
-    let namespace = env
-        .durable_object(SESSIONS_BINDING)
-        .map_err(|e| e.to_string())?;
-    let stub = namespace.get_by_name("health").map_err(|e| e.to_string())?;
-    let mut response = stub
-        .fetch_with_str("https://session/ping")
+    let (status, body) = sessions::call(env, "health", Method::Get, "/ping", None)
         .await
         .map_err(|e| e.to_string())?;
-    let body = response.text().await.map_err(|e| e.to_string())?;
-    if response.status_code() == 200 && body == "pong" {
+    if status == 200 && body == "pong" {
         Ok("durable object answered".into())
     } else {
-        Err(format!(
-            "durable object said {}: {body}",
-            response.status_code()
-        ))
+        Err(format!("durable object said {status}: {body}"))
     }
 }
 

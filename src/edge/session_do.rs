@@ -116,11 +116,15 @@ impl SessionStore {
         if apply.customer {
             state.mark_customer();
         }
+        let embedded;
         let stats = match &apply.page_stats {
-            Some(stats) => std::rc::Rc::new(stats.clone()),
-            None => models::embedded_page_stats(),
+            Some(stats) => stats,
+            None => {
+                embedded = models::embedded_page_stats();
+                &*embedded
+            }
         };
-        state.apply_all(&apply.events, apply.now_ms, config, &stats);
+        state.apply_all(&apply.events, apply.now_ms, config, stats);
         Response::ok(self.save(&state, &settings).await?)
     }
 

@@ -46,18 +46,20 @@ pub fn object_for(
     })
 }
 
-/// One operation on a session object: `POST https://session{path}` with `body`; the
-/// object's status and body text.
-pub async fn post(
+/// One operation on a session object: `METHOD https://session{path}` with an optional
+/// body; the object's status and body text. Every caller of the session objects (the
+/// pipeline, the beacon, admin, health) goes through here.
+pub async fn call(
     env: &Env,
     object: &str,
+    method: Method,
     path: &str,
-    body: worker::wasm_bindgen::JsValue,
+    body: Option<worker::wasm_bindgen::JsValue>,
 ) -> worker::Result<(u16, String)> {
     let stub = env.durable_object(SESSIONS_BINDING)?.get_by_name(object)?;
     let init = RequestInit {
-        method: Method::Post,
-        body: Some(body),
+        method,
+        body,
         ..RequestInit::default()
     };
     let url = format!("https://session{path}");
@@ -90,7 +92,7 @@ pub async fn apply(
         page_stats,
     })
     .map_err(|e| e.to_string())?;
-    let call = post(env, &object.name, "/apply", body.into());
+    let call = call(env, &object.name, Method::Post, "/apply", Some(body.into()));
     match call.await {
         Ok((200, text)) => Ok(SessionState::from_stored(Some(text.as_bytes())).0),
         Ok((status, text)) => Err(format!("session object answered {status}: {text}")),
