@@ -23,10 +23,15 @@ fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("model")
 }
 
-const UCI: &str = "/work/shared/data/uci-online-shoppers/online_shoppers_intention.csv";
-
+/// The UCI CSV the repository carries (`data/`); `EDGESEG_UCI_CSV` points elsewhere.
 fn uci_data() -> PathBuf {
-    std::env::var_os("EDGESEG_UCI_CSV").map_or_else(|| PathBuf::from(UCI), PathBuf::from)
+    std::env::var_os("EDGESEG_UCI_CSV").map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data/uci-online-shoppers/online_shoppers_intention.csv")
+        },
+        PathBuf::from,
+    )
 }
 
 /// A fresh scratch directory holding a copy of the shipped bundle's files.

@@ -24,7 +24,7 @@ if [[ "${1:-}" == "--venv-only" ]]; then
   exit 0
 fi
 
-export EDGESEG_DATA="${EDGESEG_DATA:-$REPO_DIR/../shared/data}"
+export EDGESEG_DATA="${EDGESEG_DATA:-$REPO_DIR/data}"
 # One thread everywhere: same float summation order on every run, and light on a shared 2-core box.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0
 export MPLBACKEND=Agg

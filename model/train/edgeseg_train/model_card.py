@@ -149,7 +149,7 @@ informational; home/category/product/search/sale -> product_related); `default` 
 weighted mean. There is no per-path data.
 
 ## Reproduce
-- Whole bundle: `make model` (= `bash model/train/build.sh`; data from `${{EDGESEG_DATA:-<repo>/../shared/data}}`).
+- Whole bundle: `make model` (= `bash model/train/build.sh`; data from `${{EDGESEG_DATA:-<repo>/data}}`).
   Seeds are fixed and every library runs on one thread, so a rerun rewrites identical files
   (`created` is kept when nothing else changed, or taken from `SOURCE_DATE_EPOCH`). The version comes from
   `EDGESEG_MODEL_VERSION` (default `2026.11.21-1`), the table share from `EDGESEG_TABLE_SHARE`.

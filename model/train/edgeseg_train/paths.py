@@ -9,8 +9,8 @@ UCI_RELATIVE = Path("uci-online-shoppers") / "online_shoppers_intention.csv"
 
 
 def data_dir() -> Path:
-    """`${EDGESEG_DATA:-<repo>/../shared/data}`: the repo is checked out with shared/ beside it."""
-    return Path(os.environ.get("EDGESEG_DATA") or (REPO_DIR.parent / "shared" / "data"))
+    """`${EDGESEG_DATA:-<repo>/data}`: the repository carries the real data it trains on."""
+    return Path(os.environ.get("EDGESEG_DATA") or (REPO_DIR / "data"))
 
 
 def uci_csv() -> Path:
@@ -18,6 +18,6 @@ def uci_csv() -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"UCI data not found at {path}; set EDGESEG_DATA to the folder holding "
-            f"{UCI_RELATIVE} (e.g. EDGESEG_DATA=/work/shared/data)"
+            f"{UCI_RELATIVE} (the repository's data/ folder by default)"
         )
     return path

@@ -1,7 +1,6 @@
 """page_stats.json and the golden set have what the edge relies on (contract section 2)."""
 import json
 
-import pytest
 
 from edgeseg_train import paths
 from edgeseg_train.page_stats import PAGE_TYPE_CLASS
@@ -12,8 +11,7 @@ STAT_KEYS = {"bounce_rate", "exit_rate", "page_value"}
 
 def _load(name):
     path = paths.MODEL_DIR / name
-    if not path.is_file():
-        pytest.skip(f"no model/{name} yet: run `bash model/train/build.sh`")
+    assert path.is_file(), f"no model/{name}: run `bash model/train/build.sh`"
     return json.loads(path.read_text())
 
 

@@ -14,8 +14,7 @@ MANIFEST = paths.MODEL_DIR / "manifest.json"
 
 @pytest.fixture(scope="module")
 def manifest():
-    if not MANIFEST.is_file():
-        pytest.skip("no model/manifest.json yet: run `bash model/train/build.sh`")
+    assert MANIFEST.is_file(), "no model/manifest.json: run `bash model/train/build.sh`"
     return json.loads(MANIFEST.read_text())
 
 
