@@ -22,7 +22,7 @@ bootstrap: $(TOOLS_ENV)
 
 ## The worker: Rust -> wasm -> build/index.js, rebuilt only when a source changed.
 $(WORKER): $(TOOLS_ENV) $(RUST_SOURCES) $(BUNDLE_FILES)
-	source $(TOOLS_ENV) && PATH="$$WASM_BUILD_PATH" EDGESEG_BUILD_ID="$(BUILD_ID)" "$$WORKER_BUILD" --release
+	source $(TOOLS_ENV) && PATH="$$WASM_BUILD_PATH" EDGESEG_BUILD_ID="$(BUILD_ID)" "$$WORKER_BUILD" --profile worker
 	touch $(WORKER)
 
 wasm: $(WORKER)
@@ -62,6 +62,7 @@ bench: $(WORKER)
 	bash scripts/bench-wasm.sh
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-swap.json cargo bench --locked --features e2e --bench swap
+	source $(TOOLS_ENV) && BENCH_OUT=target/bench-cold.json cargo bench --locked --features e2e --bench cold
 
 model:
 	bash model/train/build.sh
