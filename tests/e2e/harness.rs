@@ -141,6 +141,8 @@ pub struct Worker {
     pub url: String,
     pub state_dir: PathBuf,
     pub log_path: PathBuf,
+    /// wrangler's DevTools inspector (the cold-start bench takes CPU profiles there).
+    pub inspector_port: u16,
     group: Group,
 }
 
@@ -186,7 +188,39 @@ id = "edgeseg-local"
         Worker::launch(origin, vars, Some(config))
     }
 
+    /// Starts a worker and waits only for wrangler to say it is ready, without sending it
+    /// a request: the first request then meets a fresh isolate (the cold-start bench).
+    /// Also returns how long that took from the spawn.
+    #[allow(dead_code)]
+    pub fn start_untouched(
+        origin: &str,
+        vars: &[(&str, &str)],
+        config: Option<PathBuf>,
+    ) -> (Worker, Duration) {
+        let started = Instant::now();
+        let mut worker = Worker::spawn(origin, vars, config);
+        let deadline = started + Duration::from_secs(120);
+        while !worker.log().contains("Ready on") {
+            if let Some(why) = worker.group.exited() {
+                panic!("{why}\n--- worker log ---\n{}", worker.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker not ready\n--- worker log ---\n{}",
+                worker.log()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+        (worker, started.elapsed())
+    }
+
     fn launch(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
+        let mut worker = Worker::spawn(origin, vars, config);
+        worker.wait_ready(Duration::from_secs(120));
+        worker
+    }
+
+    fn spawn(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
         let wrangler = std::env::var("WRANGLER")
             .expect("WRANGLER is not set: run the e2e tests through `make e2e`");
         let dir = scratch_dir("worker");
@@ -194,11 +228,12 @@ id = "edgeseg-local"
         let log_path = dir.join("wrangler.log");
         let log = fs::File::create(&log_path).expect("create worker log");
         let port = free_port();
+        let inspector_port = free_port();
         let mut command = Command::new(wrangler);
         command
             .args(["dev", "--local", "--ip", "127.0.0.1"])
             .args(["--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
+            .args(["--inspector-port", &inspector_port.to_string()])
             .arg("--persist-to")
             .arg(&state_dir)
             .arg("--show-interactive-dev-session=false")
@@ -218,14 +253,13 @@ id = "edgeseg-local"
             command.arg("--config").arg(config);
         }
         let group = Group::spawn("wrangler dev", &mut command);
-        let mut worker = Worker {
+        Worker {
             url: format!("http://127.0.0.1:{port}"),
             state_dir,
             log_path,
+            inspector_port,
             group,
-        };
-        worker.wait_ready(Duration::from_secs(120));
-        worker
+        }
     }
 
     fn wait_ready(&mut self, limit: Duration) {

@@ -1,0 +1,277 @@
+//! Cold-start benchmark: what a new isolate costs, edgeseg beside the platform floor (the
+//! minimal JavaScript worker of `benches/floor/` making one Durable Object read and
+//! write), in the same local workerd.
+//!
+//! Each trial starts a fresh `wrangler dev` and sends nothing until wrangler says it is
+//! ready, so the first request meets a fresh isolate. Per trial:
+//! - **startup**: from the spawn to wrangler's "Ready on" (workerd compiles and
+//!   instantiates the script and runs its global scope before it listens; the rest is
+//!   wrangler's own start, the same for both workers);
+//! - **first tracked request**: a new shopper's product page, which for edgeseg runs the
+//!   whole pipeline, and a steady request for comparison (median of 20, after 30);
+//! - in the profiled trials, the **CPU time** of the first request and of a steady one,
+//!   from V8 CPU profiles taken through wrangler's inspector (`benches/cpu_profile.mjs`).
+//!
+//! Also the wasm's size, raw and gzipped. `make bench` runs it; `COLD_TRIALS` (10) timed
+//! trials and `COLD_PROFILED` (5) profiled ones per worker, alternating between the two
+//! workers; `BENCH_OUT` names a JSON file for the figures.
+
+#[path = "../tests/e2e/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::{repo_root, Origin, Shopper, Worker};
+use serde_json::{json, Value};
+
+const PAGE: &str = "/product/101";
+const WARM_REQUESTS: usize = 30;
+const STEADY_REQUESTS: usize = 20;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Median, min and max of a sample.
+fn spread(values: &[f64]) -> Value {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    };
+    json!({
+        "runs": sorted.len(),
+        "median": median,
+        "min": sorted.first().copied().unwrap_or(f64::NAN),
+        "max": sorted.last().copied().unwrap_or(f64::NAN),
+    })
+}
+
+/// One of the two workers compared.
+struct Subject {
+    name: &'static str,
+    config: Option<PathBuf>,
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Subject {
+    fn start(&self, origin: &str) -> (Worker, Duration) {
+        let vars: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Worker::start_untouched(origin, &vars, self.config.clone())
+    }
+}
+
+/// `benches/cpu_profile.mjs` attached to one worker's inspector.
+struct Profiler {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl Profiler {
+    fn attach(inspector_port: u16) -> Profiler {
+        let mut child = Command::new("node")
+            .arg("--experimental-websocket")
+            .arg("--no-warnings")
+            .arg(repo_root().join("benches/cpu_profile.mjs"))
+            .arg(inspector_port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node benches/cpu_profile.mjs");
+        let input = child.stdin.take().expect("piped stdin");
+        let output = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut profiler = Profiler {
+            child,
+            input,
+            output,
+        };
+        assert_eq!(profiler.line(), "ready", "the profiler did not attach");
+        profiler
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.output.read_line(&mut line).expect("profiler output");
+        line.trim().to_string()
+    }
+
+    fn send(&mut self, command: &str) -> String {
+        writeln!(self.input, "{command}").expect("profiler input");
+        self.line()
+    }
+
+    /// Milliseconds of JavaScript, wasm and GC while `work` ran.
+    fn cpu_ms(&mut self, work: impl FnOnce()) -> f64 {
+        assert_eq!(self.send("start"), "started");
+        work();
+        let report: Value = serde_json::from_str(&self.send("stop")).expect("profile summary");
+        report["cpu_ms"].as_f64().unwrap_or(f64::NAN)
+    }
+}
+
+impl Drop for Profiler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A new shopper's first page; asserts edgeseg classified it (a tracked request).
+fn first_page(shopper: &mut Shopper, subject: &Subject) {
+    let page = shopper.get(PAGE);
+    assert_eq!(page.status, 200, "{}: first request failed", subject.name);
+    if subject.name == "edgeseg" {
+        assert!(
+            page.header("edgeseg-segment").is_some(),
+            "the first request was not classified: {:?}",
+            page.headers
+        );
+    }
+}
+
+#[derive(Default)]
+struct Figures {
+    startup_ms: Vec<f64>,
+    first_request_ms: Vec<f64>,
+    startup_plus_first_ms: Vec<f64>,
+    steady_request_ms: Vec<f64>,
+    first_request_cpu_ms: Vec<f64>,
+    steady_request_cpu_ms: Vec<f64>,
+}
+
+impl Figures {
+    fn timed_trial(&mut self, subject: &Subject, origin: &str) {
+        let (worker, startup) = subject.start(origin);
+        let mut shopper = Shopper::new(&worker.url);
+        let started = Instant::now();
+        first_page(&mut shopper, subject);
+        let first = started.elapsed();
+        for _ in 0..WARM_REQUESTS {
+            shopper.get(PAGE);
+        }
+        let mut steady: Vec<f64> = (0..STEADY_REQUESTS)
+            .map(|_| {
+                let started = Instant::now();
+                shopper.get(PAGE);
+                ms(started.elapsed())
+            })
+            .collect();
+        steady.sort_by(|a, b| a.total_cmp(b));
+        self.startup_ms.push(ms(startup));
+        self.first_request_ms.push(ms(first));
+        self.startup_plus_first_ms.push(ms(startup + first));
+        self.steady_request_ms.push(steady[steady.len() / 2]);
+    }
+
+    fn profiled_trial(&mut self, subject: &Subject, origin: &str) {
+        let (worker, _) = subject.start(origin);
+        let mut profiler = Profiler::attach(worker.inspector_port);
+        let mut shopper = Shopper::new(&worker.url);
+        let first = profiler.cpu_ms(|| first_page(&mut shopper, subject));
+        for _ in 0..WARM_REQUESTS {
+            shopper.get(PAGE);
+        }
+        let steady = profiler.cpu_ms(|| {
+            for _ in 0..STEADY_REQUESTS {
+                shopper.get(PAGE);
+            }
+        });
+        self.first_request_cpu_ms.push(first);
+        self.steady_request_cpu_ms
+            .push(steady / STEADY_REQUESTS as f64);
+    }
+
+    fn report(&self) -> Value {
+        json!({
+            "startup_ms": spread(&self.startup_ms),
+            "first_request_ms": spread(&self.first_request_ms),
+            "startup_plus_first_request_ms": spread(&self.startup_plus_first_ms),
+            "steady_request_ms": spread(&self.steady_request_ms),
+            "first_request_cpu_ms": spread(&self.first_request_cpu_ms),
+            "steady_request_cpu_ms": spread(&self.steady_request_cpu_ms),
+        })
+    }
+}
+
+/// Raw and gzipped (`gzip -9`) size of a file, in bytes.
+fn sizes(path: &PathBuf) -> Value {
+    let raw = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let gzip = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .map(|out| out.stdout.len() as u64)
+        .unwrap_or(0);
+    json!({ "file": path.strip_prefix(repo_root()).unwrap_or(path), "raw_bytes": raw, "gzip_bytes": gzip })
+}
+
+fn main() {
+    let trials = env_number("COLD_TRIALS", 10);
+    let profiled = env_number("COLD_PROFILED", 5);
+    let origin = Origin::start();
+    let subjects = [
+        Subject {
+            name: "floor",
+            config: Some(repo_root().join("benches/floor/wrangler.toml")),
+            vars: vec![("FLOOR_STATE", "1".to_string())],
+        },
+        Subject {
+            name: "edgeseg",
+            config: None,
+            // The followed shopper must not be in the holdout by chance.
+            vars: vec![("EDGESEG_STORE_CONFIG", harness::config_without_holdout())],
+        },
+    ];
+    let mut figures: Vec<Figures> = subjects.iter().map(|_| Figures::default()).collect();
+    for trial in 0..trials.max(profiled) {
+        eprintln!("cold: trial {}/{}", trial + 1, trials.max(profiled));
+        for (subject, figures) in subjects.iter().zip(figures.iter_mut()) {
+            if trial < trials {
+                figures.timed_trial(subject, &origin.url);
+            }
+            if trial < profiled {
+                figures.profiled_trial(subject, &origin.url);
+            }
+        }
+    }
+    let median = |f: &Figures, pick: fn(&Figures) -> &Vec<f64>| {
+        spread(pick(f))["median"].as_f64().unwrap_or(f64::NAN)
+    };
+    let over_floor = |pick: fn(&Figures) -> &Vec<f64>| median(&figures[1], pick) - median(&figures[0], pick);
+    let mut report = json!({
+        "trials": trials,
+        "profiled_trials": profiled,
+        "page": PAGE,
+        "wasm": sizes(&repo_root().join("build/index_bg.wasm")),
+        "floor_script": sizes(&repo_root().join("benches/floor/index.js")),
+        "startup_over_floor_ms": over_floor(|f| &f.startup_ms),
+        "first_request_over_floor_ms": over_floor(|f| &f.first_request_ms),
+        "startup_plus_first_request_over_floor_ms": over_floor(|f| &f.startup_plus_first_ms),
+    });
+    for (subject, figures) in subjects.iter().zip(&figures) {
+        report[subject.name] = figures.report();
+    }
+    let text = serde_json::to_string_pretty(&report).expect("report");
+    println!("{text}");
+    if let Ok(path) = std::env::var("BENCH_OUT") {
+        if let Err(e) = fs::write(&path, &text) {
+            eprintln!("bench: cannot write {path}: {e}");
+        }
+    }
+}
