@@ -245,6 +245,7 @@ async fn route_internal(req: Request, env: &Env) -> web_sys::Response {
 }
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
+    let _serving = models::Serving::begin();
     if models::refresh_due(&env) {
         // In the background: no request waits for a new bundle to be fetched and built.
         ctx.wait_until(models::refresh(env.clone()));

@@ -18,9 +18,13 @@ mod settings;
 
 use worker::{event, Context, Env, Request};
 
+/// Runs once per isolate, in the script's startup (global scope), which Cloudflare does
+/// not bill to a request's CPU time: the embedded bundle is verified and its tract plan
+/// built here, so a fresh isolate's first request does not pay for it.
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+    let _ = models::embedded();
 }
 
 #[event(fetch)]

@@ -6,13 +6,18 @@
 //! checked and its plan built before it is swapped in; a bundle that fails any check is
 //! never activated, the one before it keeps serving and health and the audit trail say
 //! why. Requests in flight hold their own `Rc` and finish on the model they started with.
+//!
+//! An isolate runs one thing at a time, so the CPU-heavy steps of a swap (signature and
+//! hashes, plan build, golden vectors) run one by one, each only when no request is
+//! being served ([`Serving`]): a request waits at most for one step, never for the swap.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use serde::Serialize;
-use worker::{Date, Env};
+use worker::{Date, Delay, Env};
 
 use crate::core::bundle::{self, BundleFiles, TrustPolicy, MANIFEST, SIGNATURE};
 use crate::core::channel::{
@@ -26,8 +31,12 @@ use super::bindings::{CHANNEL_VAR, KV_BINDING, REFRESH_VAR, TRUSTED_KEYS_VAR};
 use super::failures;
 
 const DEFAULT_REFRESH_SECS: f64 = 30.0;
+/// How long a swap step waits for a moment without requests before it runs anyway (an
+/// isolate that is never idle must still swap).
+const IDLE_WAIT_LIMIT_MS: f64 = 2_000.0;
 
 thread_local! {
+    static SERVING: Cell<usize> = const { Cell::new(0) };
     static EMBEDDED_BUNDLE: OnceCell<Result<Rc<LoadedBundle>, String>> = const { OnceCell::new() };
     static EMBEDDED_STATS: OnceCell<Rc<PageStats>> = const { OnceCell::new() };
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
@@ -76,6 +85,36 @@ pub fn embedded_page_stats() -> Rc<PageStats> {
             Rc::new(stats)
         }))
     })
+}
+
+/// Held by the fetch handler while it serves a request; background swap steps wait until
+/// none is held.
+pub struct Serving(());
+
+impl Serving {
+    pub fn begin() -> Serving {
+        SERVING.with(|n| n.set(n.get() + 1));
+        Serving(())
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        SERVING.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
+/// Yields to the event loop until no request is being served (or the wait limit passed),
+/// so the next CPU-heavy step of a swap delays no request already under way.
+async fn until_idle() {
+    let started = Date::now().as_millis() as f64;
+    loop {
+        Delay::from(Duration::ZERO).await;
+        let idle = SERVING.with(Cell::get) == 0;
+        if idle || Date::now().as_millis() as f64 - started >= IDLE_WAIT_LIMIT_MS {
+            return;
+        }
+    }
 }
 
 fn channel(env: &Env) -> String {
@@ -229,7 +268,7 @@ async fn load_version(env: &Env, kv: &worker::KvStore, channel: &str, version: &
         .iter()
         .map(|(name, bytes)| (name.clone(), bundle::sha256_hex(bytes)))
         .collect();
-    match check(env, files, version) {
+    match check(env, files, version).await {
         Ok(loaded) => {
             REGISTRY.with(|r| {
                 r.borrow_mut()
@@ -243,9 +282,11 @@ async fn load_version(env: &Env, kv: &worker::KvStore, channel: &str, version: &
     }
 }
 
-/// Every check a published bundle must pass before it may serve.
-fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBundle, String> {
+/// Every check a published bundle must pass before it may serve; each CPU-heavy step
+/// waits for a moment without requests.
+async fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBundle, String> {
     let policy = trust_policy(env)?;
+    until_idle().await;
     let bundle = bundle::Bundle::from_files(files, &policy).map_err(|e| e.to_string())?;
     if bundle.manifest().version != version {
         return Err(format!(
@@ -253,7 +294,9 @@ fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBundle, S
             bundle.manifest().version
         ));
     }
+    until_idle().await;
     let loaded = LoadedBundle::new(bundle);
+    until_idle().await;
     loaded
         .verify()
         .map_err(|e| format!("golden vectors: {e}"))?;
