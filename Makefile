@@ -55,9 +55,12 @@ pipeline-test:
 e2e: $(WORKER)
 	source $(TOOLS_ENV) && cargo test --locked --features e2e --test e2e -- --test-threads=1
 
-## make bench: the core natively (criterion), the core in wasm (V8 via Node's WASI), and
-## latency direct vs through the worker in workerd (benches/load.rs). Figures: README.
+## make bench: the wasm's size step by step, the core natively (criterion), the core in
+## wasm (V8 via Node's WASI), latency direct vs through the worker in workerd beside a
+## floor worker (benches/load.rs), model swaps (swap.rs), cold start (cold.rs). Figures:
+## README.
 bench: $(WORKER)
+	bash scripts/size-steps.sh | tee target/bench-size.md
 	cargo bench --locked --bench classify -- --noplot
 	bash scripts/bench-wasm.sh
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
