@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What each step of the worker's wasm pipeline does to its size, raw and gzipped
 # (`gzip -9`): cargo's output for the `worker` profile (Cargo.toml), wasm-bindgen,
-# worker-build's default `wasm-opt -O` (names kept), `-Oz`, then without the name section
-# (the shipped build/index_bg.wasm is the last row). Run after `make wasm`, which leaves
+# `wasm-opt -Oz` keeping the name section, then the shipped build/index_bg.wasm (the same
+# without the name section, Cargo.toml's wasm-opt settings). Run after `make wasm`, which leaves
 # cargo's output in target/. Prints a Markdown table; `make bench` runs it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,10 +29,6 @@ row "cargo output, profile \`worker\` (opt-level z, fat LTO, 1 codegen unit, pan
 "$WASM_BINDGEN_BIN" --target bundler --out-dir "$work" --out-name index "$cargo_wasm" \
   --experimental-reset-state-function --force-enable-abort-handler >/dev/null
 row "+ wasm-bindgen" "$work/index_bg.wasm"
-"$WASM_OPT_BIN" -O "${features[@]}" --debuginfo "$work/index_bg.wasm" -o "$work/o.wasm"
-row "+ \`wasm-opt -O\` (worker-build's default; keeps the name section)" "$work/o.wasm"
 "$WASM_OPT_BIN" -Oz "${features[@]}" --debuginfo "$work/index_bg.wasm" -o "$work/oz.wasm"
-row "\`wasm-opt -Oz\` instead (names kept)" "$work/oz.wasm"
-"$WASM_OPT_BIN" -Oz --strip-debug --strip-producers "${features[@]}" "$work/index_bg.wasm" -o "$work/oz-stripped.wasm"
-row "+ name section stripped (\`--strip-debug\`): what ships" "$work/oz-stripped.wasm"
-row "build/index_bg.wasm (make wasm)" build/index_bg.wasm
+row "+ \`wasm-opt -Oz\` (name section kept, as worker-build keeps it)" "$work/oz.wasm"
+row "+ name section stripped (\`--strip-debug\`): build/index_bg.wasm" build/index_bg.wasm

@@ -142,6 +142,7 @@ pub struct Worker {
     pub state_dir: PathBuf,
     pub log_path: PathBuf,
     /// wrangler's DevTools inspector (the cold-start bench takes CPU profiles there).
+    #[allow(dead_code)]
     pub inspector_port: u16,
     group: Group,
 }
