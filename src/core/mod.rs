@@ -31,4 +31,5 @@ pub mod rules;
 pub mod session;
 pub mod signals;
 pub mod traffic;
+pub mod traits;
 pub mod user_agent;

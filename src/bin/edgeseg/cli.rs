@@ -8,7 +8,7 @@ use edgeseg::core::bundle::TrustPolicy;
 use edgeseg::core::classify::LoadedBundle;
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
-use crate::{bundle_cmd, classify_cmd, eval, keys, publish, status};
+use crate::{bundle_cmd, classify_cmd, eval, keys, publish, status, traits_cmd};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +41,9 @@ enum Command {
     Rollback(ChannelArgs),
     /// What a running worker serves (--url) and the channel pointer in KV (--channel).
     Status(status::StatusArgs),
+    /// The store's customer traits in KV: publish a feed, delete a customer.
+    #[command(subcommand)]
+    Traits(traits_cmd::TraitsCommand),
 }
 
 impl Cli {
@@ -54,6 +57,7 @@ impl Cli {
             Command::Promote(args) => channel_cmd::run(args, Move::Promote),
             Command::Rollback(args) => channel_cmd::run(args, Move::Rollback),
             Command::Status(args) => status::run(args),
+            Command::Traits(command) => traits_cmd::run(command),
         }
     }
 }
