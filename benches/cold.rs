@@ -253,7 +253,8 @@ fn main() {
     let median = |f: &Figures, pick: fn(&Figures) -> &Vec<f64>| {
         spread(pick(f))["median"].as_f64().unwrap_or(f64::NAN)
     };
-    let over_floor = |pick: fn(&Figures) -> &Vec<f64>| median(&figures[1], pick) - median(&figures[0], pick);
+    let over_floor =
+        |pick: fn(&Figures) -> &Vec<f64>| median(&figures[1], pick) - median(&figures[0], pick);
     let mut report = json!({
         "trials": trials,
         "profiled_trials": profiled,
