@@ -35,7 +35,8 @@ async function target() {
   throw new Error(`no inspector target on port ${port}`);
 }
 
-const socket = new WebSocket(await target());
+// wrangler's inspector accepts only connections that name an origin.
+const socket = new WebSocket(await target(), { headers: { origin: 'http://127.0.0.1' } });
 await new Promise((resolve, reject) => {
   socket.onopen = resolve;
   socket.onerror = () => reject(new Error('inspector connection failed'));
