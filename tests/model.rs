@@ -10,6 +10,8 @@ use edgeseg::core::classify::{classify, LoadedBundle, Reason, TOP_SIGNALS};
 use edgeseg::core::model::{features_from_json, ModelError, TOLERANCE};
 use serde_json::Value;
 
+mod behaviour;
+
 fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("model")
 }

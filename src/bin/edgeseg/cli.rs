@@ -8,7 +8,7 @@ use edgeseg::core::bundle::TrustPolicy;
 use edgeseg::core::classify::LoadedBundle;
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
-use crate::{bundle_cmd, classify_cmd, eval, keys, publish, status};
+use crate::{bundle_cmd, classify_cmd, eval, keys, publish, replay_cmd, status};
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +27,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Classify one session and print what the worker would attach.
     Classify(classify_cmd::ClassifyArgs),
+    /// Replay visits (recordings, OTTO sessions or UCI rows) into one feature row per
+    /// request prefix, as CSV: the training data of the pipeline.
+    Replay(replay_cmd::ReplayArgs),
     /// Check or sign a bundle directory.
     #[command(subcommand)]
     Bundle(bundle_cmd::BundleCommand),
@@ -48,6 +51,7 @@ impl Cli {
         match self.command {
             Command::Eval(args) => eval::run(args),
             Command::Classify(args) => classify_cmd::run(args),
+            Command::Replay(args) => replay_cmd::run(args),
             Command::Bundle(command) => bundle_cmd::run(command),
             Command::Keygen(args) => keys::keygen(args),
             Command::Publish(args) => publish::run(args),
