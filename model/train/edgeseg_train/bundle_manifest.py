@@ -1,4 +1,4 @@
-"""Writes model/manifest.json and recomputes its file hashes; standard library only, so
+"""Writes model/manifest.json and recomputes its file hashes. Standard library only, so
 `python3 model/train/manifest.py --rehash model` works without the training venv
 (e.g. after another engineer changes model/rules.json)."""
 import argparse

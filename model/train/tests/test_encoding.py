@@ -64,5 +64,5 @@ def test_unseen_label_is_all_zeros(manifest):
 
 
 def test_manifest_hashes_match_files(manifest):
-    import manifest as manifest_tool
+    from edgeseg_train import bundle_manifest as manifest_tool
     assert manifest["files"] == manifest_tool.bundle_hashes(paths.MODEL_DIR)
