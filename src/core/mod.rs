@@ -21,6 +21,8 @@ pub mod calendar;
 pub mod channel;
 pub mod classify;
 pub mod config;
+pub mod decision_log;
+pub mod drift;
 pub mod features;
 pub mod flow;
 #[cfg(test)]
@@ -32,5 +34,6 @@ pub mod page_stats;
 pub mod rules;
 pub mod session;
 pub mod signals;
+pub mod stats;
 pub mod traffic;
 pub mod user_agent;

@@ -15,6 +15,7 @@ from .bundle_manifest import write_manifest
 from .discover.discovery import discover
 from .discover.report import write_report
 from .discover.rules import build_rules_file
+from .drift_reference import drift_reference
 from .golden import build_golden, check_golden
 from .json_files import write_json
 from .metrics import bootstrap_auc, by_prefix, score
@@ -200,6 +201,9 @@ def run() -> None:
     check_golden(golden, specs)
 
     document = manifest_document(csv, int(len(frame)), specs, cards, metrics, golden, prior_document)
+    document["drift"] = drift_reference(fit, document["features"], clustering.assign(scaler.transform(fit)),
+                                        cards["k"], "reference-split training visits replayed by `edgeseg "
+                                                    "replay`, rows after their kept request prefixes and at their end")
     path = write_manifest(model_dir, document)
     write_model_card(model_dir / "README.md", document, cards, len(onnx_bytes), prior_document)
     log(f"wrote {path}, model.onnx ({len(onnx_bytes)} bytes), page_stats.json, README.md, segments/")

@@ -8,7 +8,9 @@ use edgeseg::core::bundle::TrustPolicy;
 use edgeseg::core::classify::LoadedBundle;
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
-use crate::{bundle_cmd, classify_cmd, eval, keys, publish, replay_cmd, status};
+use crate::{
+    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, replay_cmd, status,
+};
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +46,11 @@ enum Command {
     Rollback(ChannelArgs),
     /// What a running worker serves (--url) and the channel pointer in KV (--channel).
     Status(status::StatusArgs),
+    /// Drift of live traffic against the training data (PSI per input and for the
+    /// segment mix); exits non-zero at or above a level.
+    Drift(drift_cmd::DriftArgs),
+    /// Why a shopper got a header: replay a recorded classification with its bundle.
+    Explain(explain_cmd::ExplainArgs),
 }
 
 impl Cli {
@@ -58,6 +65,8 @@ impl Cli {
             Command::Promote(args) => channel_cmd::run(args, Move::Promote),
             Command::Rollback(args) => channel_cmd::run(args, Move::Rollback),
             Command::Status(args) => status::run(args),
+            Command::Drift(args) => drift_cmd::run(args),
+            Command::Explain(args) => explain_cmd::run(args),
         }
     }
 }
