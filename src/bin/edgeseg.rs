@@ -35,11 +35,11 @@ mod keys;
 #[path = "edgeseg/metrics.rs"]
 mod metrics;
 #[cfg(not(target_arch = "wasm32"))]
-#[path = "edgeseg/publish.rs"]
-mod publish;
-#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/otto.rs"]
 mod otto;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/publish.rs"]
+mod publish;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/recording.rs"]
 mod recording;

@@ -120,7 +120,7 @@ def run() -> None:
         test_weekday = replay.uci_rows(csv, "test", "weekday", work)
         otto_rows = replay.otto_rows(otto, work)
     log(f"replayed {train_rows['visit'].nunique()} training and {test_own['visit'].nunique()} test visits "
-        f"of {csv.name}, {otto_rows['visit'].nunique()} OTTO sessions")
+        f"of {csv.name}, {otto_rows['visit'].nunique()} OTTO visits")
 
     plain = visit_weighted(train_rows[train_rows["variant"] == "plain"])
     held = calibration_visits(np.array(sorted(plain["visit"].unique())))

@@ -98,7 +98,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let mut report = serde_json::Map::new();
     report.insert("model".into(), json!(loaded.bundle().manifest().version));
     report.insert("visits".into(), json!(scored.len()));
-    report.insert("orders".into(), json!(labels.iter().filter(|&&l| l).count()));
+    report.insert(
+        "orders".into(),
+        json!(labels.iter().filter(|&&l| l).count()),
+    );
     for k in PREFIXES {
         let scores: Vec<f32> = scored
             .iter()
@@ -131,14 +134,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
             .iter()
             .map(|v| v.cart_events.unwrap_or(0) as f32)
             .collect();
-        report.insert("cart_adds_in_session".into(), ranking(&in_session, &labels)?);
+        report.insert(
+            "cart_adds_in_session".into(),
+            ranking(&in_session, &labels)?,
+        );
     }
     println!("{}", serde_json::to_string_pretty(&Value::Object(report))?);
     Ok(())
 }
 
 fn ranking(scores: &[f32], labels: &[bool]) -> Result<Value> {
-    let auc = metrics::roc_auc(scores, labels).context("AUC needs both classes among the visits")?;
+    let auc =
+        metrics::roc_auc(scores, labels).context("AUC needs both classes among the visits")?;
     let ap = metrics::average_precision(scores, labels).context("no ordering visit")?;
     Ok(json!({ "auc": auc, "average_precision": ap }))
 }

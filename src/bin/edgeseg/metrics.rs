@@ -113,14 +113,14 @@ mod tests {
 
     #[test]
     fn calibration_error_by_hand() {
-        // Bin 0.1-0.2: mean 0.15, observed 0.5; bin 0.9-1.0: mean 0.95, observed 1.
-        let scores = [0.1, 0.2 - 1e-6, 0.9, 1.0];
+        // Bin 0.1-0.2: mean 0.15, observed 0.5; bin 0.9-1.0: mean 0.975, observed 1.
+        let scores = [0.1, 0.2 - 1e-6, 0.95, 1.0];
         let labels = [true, false, true, true];
         let bins = reliability(&scores, &labels, 10);
         assert_eq!(bins.len(), 2);
         assert_eq!((bins[0].count, bins[0].observed), (2, 0.5));
         let ece = expected_calibration_error(&scores, &labels, 10);
-        assert!((ece - (0.5 * 0.35 + 0.5 * 0.05)).abs() < 1e-6, "{ece}");
+        assert!((ece - (0.5 * 0.35 + 0.5 * 0.025)).abs() < 1e-6, "{ece}");
     }
 
     #[test]

@@ -42,7 +42,8 @@ const KEY_COLUMNS: &str = "visit,variant,requests,end,ordered";
 pub fn run(args: ReplayArgs) -> Result<()> {
     let stats = match &args.page_stats {
         Some(path) => PageStats::from_json(
-            &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
         )
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
         None => PageStats::default(),

@@ -228,12 +228,19 @@ mod tests {
             .features(&config, &PageStats::default())
             .unwrap();
         assert_eq!(weekday.get("month"), Some(&Observed::Label("Mar".into())));
-        assert_eq!((weekday.num("weekend"), weekday.num("special_day")), (Some(0.0), Some(0.0)));
+        assert_eq!(
+            (weekday.num("weekend"), weekday.num("special_day")),
+            (Some(0.0), Some(0.0))
+        );
     }
 
     #[test]
     fn funnel_steps_are_edge_events() {
-        let uci = row(&[("product_related", 3.0), ("product_related_duration", 90.0)], "May", "New_Visitor");
+        let uci = row(
+            &[("product_related", 3.0), ("product_related_duration", 90.0)],
+            "May",
+            "New_Visitor",
+        );
         let config = StoreConfig::default_store();
         let f = visit_of(&uci, Dates::Weekday, Some(Funnel::Checkout))
             .features(&config, &PageStats::default())

@@ -137,7 +137,11 @@ pub fn load(source: &SourceArgs, uci_args: &UciArgs, funnel: bool) -> Result<Vec
         for funnel in variants {
             let mut recording = visit_of(&session.features, uci_args.dates, *funnel);
             recording.ordered = Some(session.revenue);
-            let requests = recording.requests.iter().filter(|e| e.beacon.is_none()).count();
+            let requests = recording
+                .requests
+                .iter()
+                .filter(|e| e.beacon.is_none())
+                .count();
             let first_row = if funnel.is_some() {
                 plain_requests + 1
             } else {
