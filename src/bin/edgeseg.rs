@@ -50,6 +50,9 @@ mod replay_cmd;
 #[path = "edgeseg/status.rs"]
 mod status;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/traits_cmd.rs"]
+mod traits_cmd;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/uci.rs"]
 mod uci;
 #[cfg(not(target_arch = "wasm32"))]

@@ -10,6 +10,7 @@ use edgeseg::core::classify::LoadedBundle;
 use crate::channel_cmd::{self, ChannelArgs, Move};
 use crate::{
     bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, replay_cmd, status,
+    traits_cmd,
 };
 
 #[derive(Parser)]
@@ -51,6 +52,9 @@ enum Command {
     Drift(drift_cmd::DriftArgs),
     /// Why a shopper got a header: replay a recorded classification with its bundle.
     Explain(explain_cmd::ExplainArgs),
+    /// The store's customer traits in KV: publish a feed, delete a customer.
+    #[command(subcommand)]
+    Traits(traits_cmd::TraitsCommand),
 }
 
 impl Cli {
@@ -67,6 +71,7 @@ impl Cli {
             Command::Status(args) => status::run(args),
             Command::Drift(args) => drift_cmd::run(args),
             Command::Explain(args) => explain_cmd::run(args),
+            Command::Traits(command) => traits_cmd::run(command),
         }
     }
 }
