@@ -3,6 +3,9 @@
 //!
 //! - `GET /__edgeseg/admin/sessions/{s:<sid>|c:<key>}`: the stored state (access request).
 //! - `DELETE` the same: erase it (erasure request).
+//! - `GET /__edgeseg/admin/dashboard.json?window=hour|day`: what the dashboard shows.
+//! - `GET /__edgeseg/admin/drift`: the serving model's drift, last hour and day.
+//! - `GET /__edgeseg/admin/explain/{id}`: a classification's decision record.
 //! - `GET /__edgeseg/admin/audit[?limit=N]`: the model audit trail, oldest first (the
 //!   last N records, default 200): every publication, activation, rejection, promotion
 //!   and rollback.
@@ -11,14 +14,21 @@ use sha2::{Digest, Sha256};
 use worker::{Env, Method, Request};
 
 use crate::core::channel::{AuditRecord, AUDIT_PREFIX};
+use crate::core::decision_log::DecisionId;
 
 use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING};
+use super::dashboard::{self, Window};
+use super::error::{Code, Error};
 use super::fetch::{json_error, raw_json};
+use super::{decisions, respond};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
+const EXPLAIN_PREFIX: &str = "/__edgeseg/admin/explain/";
+const DASHBOARD_DATA_PATH: &str = "/__edgeseg/admin/dashboard.json";
+const DRIFT_PATH: &str = "/__edgeseg/admin/drift";
 
-/// Compares digests, so the time taken says nothing about the token.
-fn token_matches(given: &str, expected: &str) -> bool {
+/// Compares digests, so the time taken says nothing about the secret.
+pub fn same_secret(given: &str, expected: &str) -> bool {
     Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
@@ -33,29 +43,55 @@ fn is_object_name(name: &str) -> bool {
     }
 }
 
-/// `Err(())` when the token is not configured or does not match.
+/// The configured admin token; without one the admin endpoints and the dashboard do
+/// not exist.
+pub fn configured_token(env: &Env) -> Result<String, Error> {
+    match env.secret(ADMIN_TOKEN_SECRET).map(|s| s.to_string()) {
+        Ok(token) if !token.is_empty() => Ok(token),
+        _ => Err(Code::NotFound.because("admin endpoints are disabled")),
+    }
+}
+
+/// Passes a request with the bearer token or the dashboard's cookie; anything else gets
+/// 401 (404 when no token is configured).
 pub fn authorize(req: &Request, env: &Env) -> Result<(), web_sys::Response> {
-    let Ok(expected) = env.secret(ADMIN_TOKEN_SECRET).map(|s| s.to_string()) else {
-        return Err(json_error(
-            404,
-            "not_found",
-            "admin endpoints are disabled".into(),
-        ));
-    };
-    let given = req
+    let expected = configured_token(env).map_err(|e| respond::error(&e))?;
+    let bearer = req
         .headers()
         .get("authorization")
         .ok()
         .flatten()
         .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string));
-    match given {
-        Some(token) if !expected.is_empty() && token_matches(&token, &expected) => Ok(()),
-        _ => Err(json_error(
-            401,
-            "unauthorized",
-            "a valid bearer token is required".into(),
-        )),
+    let by_bearer = bearer.is_some_and(|token| same_secret(&token, &expected));
+    if by_bearer || dashboard::has_cookie_for(req, &expected) {
+        return Ok(());
     }
+    Err(json_error(
+        401,
+        "unauthorized",
+        "a valid bearer token (or the dashboard's sign-in) is required".into(),
+    ))
+}
+
+/// `GET /__edgeseg/admin/explain/{id}`: a decision record, as kept.
+async fn explain(env: &Env, id: &str) -> web_sys::Response {
+    let id = match DecisionId::parse(id) {
+        Ok(id) => id,
+        Err(e) => return respond::error(&Code::BadObjectName.because(e)),
+    };
+    match decisions::recall(env, &id).await {
+        Ok(Some(record)) => raw_json(200, &record),
+        Ok(None) => respond::error(&Code::NoState.because(format!("no decision {id} is kept"))),
+        Err(e) => respond::error(&e),
+    }
+}
+
+fn query(req: &Request, name: &str) -> Option<String> {
+    req.url().ok().and_then(|url| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
 }
 
 pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
@@ -63,6 +99,25 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
         return denied;
     }
     let path = req.path();
+    if req.method() == Method::Get {
+        let answer = match path.as_str() {
+            DASHBOARD_DATA_PATH => {
+                let window = Window::parse(query(&req, "window").as_deref());
+                Some(dashboard::data(env, window).await)
+            }
+            DRIFT_PATH => Some(dashboard::drift_windows(env).await),
+            _ => None,
+        };
+        if let Some(answer) = answer {
+            return match answer {
+                Ok(value) => super::fetch::json_response(200, &value),
+                Err(e) => respond::error(&e),
+            };
+        }
+        if let Some(id) = path.strip_prefix(EXPLAIN_PREFIX) {
+            return explain(env, id).await;
+        }
+    }
     if path == "/__edgeseg/admin/audit" && req.method() == Method::Get {
         let limit = req
             .url()
@@ -102,7 +157,7 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
 
 /// The last `limit` audit records, oldest first (KV lists keys in order, and the keys
 /// start with the time).
-async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>, String> {
+pub async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>, String> {
     let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
     let mut names = Vec::new();
     let mut cursor = None;

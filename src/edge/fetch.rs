@@ -7,17 +7,21 @@ use std::rc::Rc;
 
 use worker::{Context, Date, Env, Method, Request, Url};
 
-use crate::core::classify::{Classification, Reason};
-use crate::core::features;
-use crate::core::headers::render;
+use crate::core::classify::{Classification, LoadedBundle, Reason};
+use crate::core::decision_log::DecisionRecord;
+use crate::core::features::{self, Features};
+use crate::core::headers::{render, render_with_id};
 use crate::core::identity::{
     consent_withheld, customer_key, customer_set_cookie, in_holdout, session_id,
 };
 use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::stats::Observation;
 
 use super::bindings::ORIGIN_VAR;
 use super::settings::{self, Settings};
-use super::{admin, beacon, failures, health, models, proxy, sessions};
+use super::{
+    admin, beacon, dashboard, decisions, failures, health, models, proxy, sessions, stats,
+};
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
 const FORM_READ_LIMIT: usize = 4096;
@@ -105,14 +109,75 @@ struct Decision {
     /// Present when the shopper consented and the config loaded: the response may teach
     /// us a customer id.
     may_store: Option<Rc<Settings>>,
+    /// What the live aggregates count; absent for untracked requests.
+    counted: Option<Counted>,
+    /// The decision record to keep in the session object after the response.
+    record: Option<(String, DecisionRecord)>,
+}
+
+/// A tracked request as the live aggregates see it.
+struct Counted {
+    classification: Classification,
+    /// The feature row, when something was classified.
+    features: Option<Features>,
+    bundle: Option<Rc<LoadedBundle>>,
 }
 
 impl Decision {
     fn said(classification: &Classification) -> Self {
         Decision {
             headers: render(classification),
+            counted: Some(Counted {
+                classification: classification.clone(),
+                features: None,
+                bundle: None,
+            }),
             ..Decision::default()
         }
+    }
+
+    /// A classified request: its headers carry a classification id whose record is kept
+    /// (without an id, only the record is lost).
+    fn classified(
+        env: &Env,
+        object: String,
+        now_ms: i64,
+        classification: Classification,
+        features: Features,
+        bundle: Rc<LoadedBundle>,
+    ) -> Self {
+        let mut decision = Decision::said(&classification);
+        if let Ok(id) = decisions::new_id(env, &object) {
+            decision.headers = render_with_id(&classification, &id.to_string());
+            let record =
+                DecisionRecord::new(&id, now_ms, &classification, &features, &decision.headers);
+            decision.record = Some((object, record));
+        }
+        decision.counted = Some(Counted {
+            classification,
+            features: Some(features),
+            bundle: Some(bundle),
+        });
+        decision
+    }
+
+    /// Counts the request in this isolate's live aggregates (no I/O).
+    fn count(&self, pipeline_ms: f64) {
+        let Some(counted) = &self.counted else {
+            return;
+        };
+        let version = counted.classification.model_version.as_deref();
+        let canary = models::canary_version().is_some_and(|v| Some(v.as_str()) == version);
+        stats::record(&Observation {
+            classification: &counted.classification,
+            features: counted.features.as_ref(),
+            reference: counted
+                .bundle
+                .as_ref()
+                .and_then(|b| b.bundle().manifest().drift.as_ref()),
+            canary,
+            pipeline_ms,
+        });
     }
 }
 
@@ -182,19 +247,27 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
         session_id(cookie.as_deref()).map_err(|e| Failure::new("session_id", e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings)
         .map_err(|e| Failure::new("customer_key", e))?;
+    let object_name = object.name.clone();
     let bundle = models::for_session(&session).map_err(|e| Failure::new("model_unavailable", e))?;
     let stats = bundle.bundle().page_stats();
     let state = sessions::apply(env, object, events, info.now_ms, stats)
         .await
         .map_err(|e| Failure::new("storage_unavailable", e))?;
 
-    let classification = if in_holdout(&session, config) {
-        Classification::bare(Reason::Holdout)
+    let mut decision = if in_holdout(&session, config) {
+        Decision::said(&Classification::bare(Reason::Holdout))
     } else {
         let features = features::compute(&state, info.now_ms, config, stats);
-        bundle.classify(&features)
+        let classification = bundle.classify(&features);
+        Decision::classified(
+            env,
+            object_name,
+            info.now_ms,
+            classification,
+            features,
+            bundle,
+        )
     };
-    let mut decision = Decision::said(&classification);
     if is_new {
         decision.set_cookies.push(session.set_cookie(config));
     }
@@ -236,6 +309,7 @@ async fn route_internal(req: Request, env: &Env) -> web_sys::Response {
             }
         },
         (_, p) if p.starts_with("/__edgeseg/admin/") => admin::handle(req, env).await,
+        (_, dashboard::PAGE_PATH | dashboard::LOGIN_PATH) => dashboard::handle(req, env).await,
         (method, p) => json_error(
             404,
             "not_found",
@@ -259,6 +333,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
             return json_error(502, "origin_not_configured", detail);
         }
     };
+    let started_ms = Date::now().as_millis();
     let decision = match decide(&req, &env).await {
         Ok(decision) => decision,
         Err(failure) => {
@@ -268,6 +343,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
             Decision::said(&said)
         }
     };
+    decision.count(Date::now().as_millis().saturating_sub(started_ms) as f64);
 
     let raw = req.inner();
     let forwarded = async {
@@ -295,6 +371,11 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
         .and_then(|settings| learned_customer(&response, settings));
     for cookie in decision.set_cookies.iter().chain(learned.iter()) {
         let _ = headers.append("set-cookie", cookie);
+    }
+    // After the response: the shopper waits for neither.
+    stats::flush_in_background(&env, &ctx);
+    if let Some((object, record)) = decision.record {
+        ctx.wait_until(decisions::remember(env, object, record));
     }
     response
 }

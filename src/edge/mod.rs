@@ -7,14 +7,20 @@
 mod admin;
 mod beacon;
 mod bindings;
+mod dashboard;
+mod decisions;
+mod error;
 mod failures;
 mod fetch;
 mod health;
 mod models;
 mod proxy;
+mod respond;
 mod session_do;
 mod sessions;
 mod settings;
+mod stats;
+mod stats_do;
 
 use worker::{event, Context, Env, Request};
 

@@ -338,6 +338,33 @@ pub fn for_session(session: &SessionId) -> Result<Rc<LoadedBundle>, String> {
     }
 }
 
+/// The bundle everyone outside a canary gets: the active version, else the embedded one.
+pub fn serving() -> Result<Rc<LoadedBundle>, String> {
+    let active = REGISTRY.with(|r| {
+        let r = r.borrow();
+        r.serving
+            .as_ref()
+            .filter(|v| v.as_str() != EMBEDDED)
+            .and_then(|v| r.loaded.get(v))
+            .cloned()
+    });
+    match active {
+        Some(bundle) => Ok(bundle),
+        None => embedded(),
+    }
+}
+
+/// The version the channel's canary runs, if one does.
+pub fn canary_version() -> Option<String> {
+    REGISTRY.with(|r| {
+        let r = r.borrow();
+        r.pointer
+            .as_ref()
+            .and_then(|p| p.canary.as_ref())
+            .map(|c| c.version.clone())
+    })
+}
+
 /// What `/__edgeseg/health` shows of the models.
 #[derive(Serialize)]
 pub struct ModelsHealth {

@@ -13,15 +13,19 @@ use worker::{
 };
 
 use crate::core::beacon::parse_beacon;
+use crate::core::decision_log::{remember, DecisionRecord};
 use crate::core::page_stats::PageStats;
 use crate::core::session::{SessionState, Stored};
 use crate::core::signals::Event;
 
+use super::decisions::{DECISIONS_PATH, KEY_PARAM};
 use super::models;
 use super::settings::{self, Settings};
 
 const STATE_KEY: &str = "state";
 const ABSORBED_KEY: &str = "absorbed";
+/// The object's decision log (`crate::core::decision_log`), erased with the rest.
+const DECISIONS_KEY: &str = "decisions";
 /// How many joined sessions a customer object remembers (to merge each only once).
 const ABSORBED_CAP: usize = 64;
 
@@ -193,6 +197,39 @@ impl SessionStore {
         })
     }
 
+    /// Keeps a decision record (the latest `RECORDS_PER_OBJECT`).
+    async fn remember(&self, mut req: Request) -> Result<Response> {
+        let record: DecisionRecord = req.json().await?;
+        let storage = self.state.storage();
+        let mut log: Vec<DecisionRecord> = storage.get(DECISIONS_KEY).await?.unwrap_or_default();
+        remember(&mut log, record);
+        storage.put(DECISIONS_KEY, &log).await?;
+        Response::empty().map(|r| r.with_status(204))
+    }
+
+    /// The decision record whose id ends in `?key=`, or 404.
+    async fn recall(&self, req: &Request) -> Result<Response> {
+        let key = req
+            .url()?
+            .query_pairs()
+            .find(|(k, _)| k == KEY_PARAM)
+            .map(|(_, v)| v.into_owned());
+        let Some(key) = key else {
+            return Response::error("key is required", 400);
+        };
+        let log: Vec<DecisionRecord> = self
+            .state
+            .storage()
+            .get(DECISIONS_KEY)
+            .await?
+            .unwrap_or_default();
+        let suffix = format!(".{key}");
+        match log.iter().find(|r| r.id.ends_with(&suffix)) {
+            Some(record) => Response::from_json(record),
+            None => Response::error("no such decision", 404),
+        }
+    }
+
     async fn read(&self) -> Result<Response> {
         let state = self.load().await?;
         if state.last_seen_ms == 0 {
@@ -223,6 +260,8 @@ impl DurableObject for SessionStore {
                 Response::ok("erased")
             }
             (Method::Get, "/ping") => Response::ok("pong"),
+            (Method::Post, DECISIONS_PATH) => self.remember(req).await,
+            (Method::Get, DECISIONS_PATH) => self.recall(&req).await,
             (method, path) => {
                 Response::error(format!("no session operation {method:?} {path}"), 404)
             }
