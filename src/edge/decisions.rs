@@ -3,18 +3,16 @@
 //! admin's `GET /__edgeseg/admin/explain/{id}`. The record itself is the core's
 //! (`crate::core::decision_log`).
 
-use worker::{Env, Method, Request, RequestInit};
+use worker::{Env, Request, RequestInit};
 
 use crate::core::decision_log::{DecisionId, DecisionRecord};
 
 use super::bindings::SESSIONS_BINDING;
 use super::error::{Code, Result};
 use super::failures;
+use super::session_protocol::Operation;
 
-/// The session object's operations on its decision log: `POST` keeps a record, `GET`
-/// with `?key=` answers one.
-pub const DECISIONS_PATH: &str = "/decisions";
-/// Query parameter of the `GET`.
+/// Query parameter of [`Operation::Recall`].
 pub const KEY_PARAM: &str = "key";
 
 /// A fresh id for a decision of the session object `object`: the object's platform id
@@ -33,14 +31,8 @@ pub fn new_id(env: &Env, object: &str) -> Result<DecisionId> {
 pub async fn remember(env: Env, object: String, record: DecisionRecord) {
     let kept = async {
         let body = serde_json::to_string(&record)?;
-        let (status, text) = super::sessions::call(
-            &env,
-            &object,
-            Method::Post,
-            DECISIONS_PATH,
-            Some(body.into()),
-        )
-        .await?;
+        let (status, text) =
+            super::sessions::call(&env, &object, Operation::Remember, Some(body.into())).await?;
         match status {
             200..=299 => Ok(()),
             _ => {
@@ -49,8 +41,7 @@ pub async fn remember(env: Env, object: String, record: DecisionRecord) {
         }
     };
     if let Err(e) = kept.await {
-        let e = e.context("keeping a decision record");
-        failures::record(e.code().token(), e.detail());
+        failures::record(&e.context("keeping a decision record"));
     }
 }
 
@@ -62,10 +53,10 @@ pub async fn recall(env: &Env, id: &DecisionId) -> Result<Option<String>> {
         .map_err(|e| Code::BadObjectName.because(e))?
         .get_stub()?;
     let init = RequestInit {
-        method: Method::Get,
+        method: Operation::Recall.method(),
         ..RequestInit::default()
     };
-    let url = format!("https://session{DECISIONS_PATH}?{KEY_PARAM}={}", id.key);
+    let url = format!("{}?{KEY_PARAM}={}", Operation::Recall.url(), id.key);
     let mut response = stub
         .fetch_with_request(Request::new_with_init(&url, &init)?)
         .await?;

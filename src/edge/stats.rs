@@ -98,8 +98,7 @@ async fn send(env: &Env, shard: u8, minutes: &Minutes) -> Result<()> {
 /// Sends `minutes`; on failure they go back into the isolate's counts for the next try.
 async fn flush(env: Env, shard: u8, minutes: Minutes) {
     if let Err(e) = send(&env, shard, &minutes).await {
-        let e = e.context("flushing live aggregates");
-        failures::record(e.code().token(), e.detail());
+        failures::record(&e.context("flushing live aggregates"));
         PENDING.with(|p| p.borrow_mut().minutes.merge(&minutes));
     }
 }
