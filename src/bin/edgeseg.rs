@@ -44,6 +44,9 @@ mod session_input;
 #[path = "edgeseg/status.rs"]
 mod status;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/traits_cmd.rs"]
+mod traits_cmd;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/uci.rs"]
 mod uci;
 #[cfg(not(target_arch = "wasm32"))]

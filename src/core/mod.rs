@@ -34,4 +34,5 @@ pub mod session;
 pub mod signals;
 pub mod stats;
 pub mod traffic;
+pub mod traits;
 pub mod user_agent;

@@ -8,7 +8,9 @@ use edgeseg::core::bundle::TrustPolicy;
 use edgeseg::core::classify::LoadedBundle;
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
-use crate::{bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, status};
+use crate::{
+    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, status, traits_cmd,
+};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +48,9 @@ enum Command {
     Drift(drift_cmd::DriftArgs),
     /// Why a shopper got a header: replay a recorded classification with its bundle.
     Explain(explain_cmd::ExplainArgs),
+    /// The store's customer traits in KV: publish a feed, delete a customer.
+    #[command(subcommand)]
+    Traits(traits_cmd::TraitsCommand),
 }
 
 impl Cli {
@@ -61,6 +66,7 @@ impl Cli {
             Command::Status(args) => status::run(args),
             Command::Drift(args) => drift_cmd::run(args),
             Command::Explain(args) => explain_cmd::run(args),
+            Command::Traits(command) => traits_cmd::run(command),
         }
     }
 }
