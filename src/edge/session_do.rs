@@ -176,17 +176,25 @@ impl SessionStore {
         })
     }
 
+    /// The decision log, stored as JSON text so feature values come back exactly.
+    async fn decisions(&self) -> Result<Vec<DecisionRecord>> {
+        let text: Option<String> = self.state.storage().get(DECISIONS_KEY).await?;
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
+    }
+
     /// Keeps a decision record (the latest `RECORDS_PER_OBJECT`).
     async fn remember(&self, mut req: Request) -> Result<Response> {
-        let record: DecisionRecord = req.json().await?;
-        let storage = self.state.storage();
-        let mut log: Vec<DecisionRecord> = storage.get(DECISIONS_KEY).await?.unwrap_or_default();
+        let record: DecisionRecord = serde_json::from_str(&req.text().await?)?;
+        let mut log = self.decisions().await?;
         remember(&mut log, record);
-        storage.put(DECISIONS_KEY, &log).await?;
+        let text = serde_json::to_string(&log)?;
+        self.state.storage().put(DECISIONS_KEY, &text).await?;
         Response::empty().map(|r| r.with_status(204))
     }
 
-    /// The decision record whose id ends in `?key=`, or 404.
+    /// The decision record whose id ends in `.{key}` (the `key` query parameter), or 404.
     async fn recall(&self, req: &Request) -> Result<Response> {
         let key = req
             .url()?
@@ -196,15 +204,9 @@ impl SessionStore {
         let Some(key) = key else {
             return Response::error("key is required", 400);
         };
-        let log: Vec<DecisionRecord> = self
-            .state
-            .storage()
-            .get(DECISIONS_KEY)
-            .await?
-            .unwrap_or_default();
         let suffix = format!(".{key}");
-        match log.iter().find(|r| r.id.ends_with(&suffix)) {
-            Some(record) => Response::from_json(record),
+        match self.decisions().await?.into_iter().find(|r| r.id.ends_with(&suffix)) {
+            Some(record) => Response::ok(serde_json::to_string(&record)?),
             None => Response::error("no such decision", 404),
         }
     }
