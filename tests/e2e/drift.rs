@@ -19,6 +19,9 @@ use crate::load::{replay, Rng, Shift};
 const ADMIN_TOKEN: &str = "e2e-admin-token";
 const SEED: [u8; 32] = [7; 32];
 const REFERENCE_ROWS: usize = 600;
+/// Seconds between a visit's first and latest request: wall-clock time, which a replay
+/// on a busy machine cannot hold fixed, so it is reported, not judged.
+const WALL_CLOCK: &str = "session_duration";
 
 fn start() -> (Origin, Worker) {
     let origin = Origin::start();
@@ -208,7 +211,9 @@ fn a_shifted_load_raises_psi_for_the_shifted_inputs_only() {
     assert_eq!(same["model_version"], "e2e-drift-same");
     assert!(ok, "edgeseg drift failed on an unshifted load: {same}");
     for (name, psi) in psi_by_input(&same) {
-        assert!(psi < 0.1, "{name} drifted ({psi}) on the same load: {same}");
+        if name != WALL_CLOCK {
+            assert!(psi < 0.1, "{name} drifted ({psi}) on the same load: {same}");
+        }
     }
     assert!(
         same["segments"]["psi"].as_f64().expect("segment psi") < 0.1,
@@ -229,7 +234,9 @@ fn a_shifted_load_raises_psi_for_the_shifted_inputs_only() {
             dwell_factor: 2,
             ..Shift::default()
         };
-        (shift, |name| name.contains("duration"))
+        (shift, |name| {
+            name.ends_with("_duration") && name != WALL_CLOCK
+        })
     };
     publish(&worker, "e2e-drift-shifted", &drift);
     replay(&worker.url, 13, 1_000, shift);
@@ -252,7 +259,9 @@ fn a_shifted_load_raises_psi_for_the_shifted_inputs_only() {
         .collect();
     let mut raised = 0;
     for (name, psi) in psi_by_input(&moved) {
-        if !shifted(&name) {
+        if name == WALL_CLOCK {
+            eprintln!("{WALL_CLOCK} (wall clock, not held by a replay): PSI {psi}");
+        } else if !shifted(&name) {
             assert!(psi < 0.1, "{name} (not shifted) drifted ({psi}): {moved}");
         } else if references[name.as_str()] < 0.5 {
             // An input mostly at zero barely moves when its values double.
