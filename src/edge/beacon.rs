@@ -2,19 +2,20 @@
 //! script a store includes). Validation happens here, before any storage is touched;
 //! the per-session rate limit is counted in the session's Durable Object.
 
-use worker::{Method, Request};
+use worker::Request;
 
 use crate::core::beacon::{parse_beacon, BeaconError};
 use crate::core::identity::{consent_withheld, SessionId};
 
-use super::fetch::{empty_response, json_error, text_response};
-use super::sessions;
+use super::error::{Code, ResultExt};
+use super::session_protocol::Operation;
 use super::settings::Settings;
+use super::{failures, respond, sessions};
 
 const SCRIPT: &str = include_str!("../../assets/beacon.js");
 
 pub fn script() -> web_sys::Response {
-    text_response(
+    respond::text(
         200,
         SCRIPT,
         "text/javascript; charset=utf-8",
@@ -32,11 +33,11 @@ pub async fn receive(
     let cookie = headers.get("cookie").ok().flatten();
     let gpc = headers.get("sec-gpc").ok().flatten();
     if consent_withheld(gpc.as_deref(), cookie.as_deref(), &settings.config) {
-        return empty_response(204);
+        return respond::empty(204);
     }
     // No session cookie: nothing to attach the events to, and nothing is stored.
     let Some(session) = SessionId::from_cookie_header(cookie.as_deref()) else {
-        return empty_response(204);
+        return respond::empty(204);
     };
     let declared = headers
         .get("content-length")
@@ -49,31 +50,31 @@ pub async fn receive(
             size,
             max: limits.max_bytes,
         };
-        return super::fetch::raw_json(error.status(), &error.body());
+        return respond::raw_json(error.status(), &error.body());
     }
-    let body = match req.bytes().await {
+    let body = match req.bytes().await.code(Code::UnreadableBody) {
         Ok(body) => body,
-        Err(e) => return json_error(400, "unreadable_body", e.to_string()),
+        Err(e) => return respond::error(&e),
     };
     if let Err(e) = parse_beacon(&body, limits) {
-        return super::fetch::raw_json(e.status(), &e.body());
+        return respond::raw_json(e.status(), &e.body());
     }
     let object = match sessions::object_for(&session, cookie.as_deref(), settings) {
         Ok(object) => object,
-        Err(e) => return json_error(503, "session_unavailable", e),
+        Err(e) => {
+            failures::record(&e);
+            return respond::error(&e);
+        }
     };
     let bytes = worker::js_sys::Uint8Array::from(body.as_slice()).into();
-    let forwarded = sessions::call(env, &object.name, Method::Post, "/beacon", Some(bytes));
-    match forwarded.await {
-        Ok((202, _)) => empty_response(202),
-        Ok((status, text)) => super::fetch::raw_json(status, &text),
+    match sessions::call(env, &object.name, Operation::Beacon, Some(bytes)).await {
+        // The object's own answer: 202, or the beacon error (rate limit) as JSON.
+        Ok((202, _)) => respond::empty(202),
+        Ok((status, text)) => respond::raw_json(status, &text),
         Err(e) => {
-            super::failures::record("beacon_storage", &e.to_string());
-            json_error(
-                503,
-                "storage_unavailable",
-                "the events could not be stored".into(),
-            )
+            failures::record(&e.context("storing beacon events"));
+            // The detail stays in the log.
+            respond::error(&Code::StorageUnavailable.because("the events could not be stored"))
         }
     }
 }
