@@ -7,3 +7,5 @@ mod harness;
 mod models;
 mod pipeline;
 mod proxy;
+mod soak;
+mod trust;

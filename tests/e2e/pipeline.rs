@@ -398,7 +398,7 @@ fn a_broken_config_fails_open() {
 #[test]
 fn failing_session_storage_fails_open() {
     let origin = Origin::start();
-    let worker = Worker::start_with_broken_sessions(&origin.url);
+    let worker = Worker::start_with_broken_sessions(&origin.url, &[]);
     let mut shopper = Shopper::new(&worker.url);
     let page = shopper.get("/product/101");
     assert_eq!(page.status, 200, "the store is still served");
