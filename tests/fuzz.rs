@@ -30,11 +30,12 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     seeds
 }
 
+/// A seed, byte edits, where to cut it, another seed and where to splice a piece of it.
+type Mutation = (Vec<u8>, Vec<(Index, u8)>, Option<Index>, Vec<u8>, Index);
+
 /// A seed with up to 8 bytes overwritten, cut at one point, and a piece of another
 /// seed spliced in.
-fn mutate(
-    (mut bytes, edits, cut, other, at): (Vec<u8>, Vec<(Index, u8)>, Option<Index>, Vec<u8>, Index),
-) -> Vec<u8> {
+fn mutate((mut bytes, edits, cut, other, at): Mutation) -> Vec<u8> {
     if !bytes.is_empty() {
         for (index, byte) in edits {
             let i = index.index(bytes.len());

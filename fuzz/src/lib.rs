@@ -137,8 +137,11 @@ pub fn channel(data: &[u8]) {
     }
 }
 
+/// A fuzz target: takes any bytes, fails only by panicking.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the bounded stable run.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("beacon", beacon),
     ("cookies", cookies),
     ("routing", routing),
