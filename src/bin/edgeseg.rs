@@ -5,6 +5,9 @@
 //! `main` only parses and dispatches; each subcommand lives in its own module.
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/admin_api.rs"]
+mod admin_api;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/bundle_cmd.rs"]
 mod bundle_cmd;
 #[cfg(not(target_arch = "wasm32"))]
@@ -17,8 +20,14 @@ mod classify_cmd;
 #[path = "edgeseg/cli.rs"]
 mod cli;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/drift_cmd.rs"]
+mod drift_cmd;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/eval.rs"]
 mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/explain_cmd.rs"]
+mod explain_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/keys.rs"]
 mod keys;
@@ -34,6 +43,9 @@ mod session_input;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/status.rs"]
 mod status;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/traits_cmd.rs"]
+mod traits_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/uci.rs"]
 mod uci;

@@ -370,7 +370,7 @@ impl Default for ConsentConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CustomerConfig {
-    /// Cookie carrying the store-signed token `<id>.<expires>.<hmac>` (contract §6).
+    /// Cookie carrying the store-signed token `<id>.<expires>.<hmac>` (contract §7).
     #[serde(alias = "cookie")]
     pub token_cookie: Option<String>,
     /// Origin response header carrying the logged-in customer's id.

@@ -273,7 +273,7 @@ pub fn proven_customer_key(raw_id: &str, keys: &WorkerKeys) -> Option<String> {
 
 /// The raw customer id of a store-signed token, `<id>.<expires unix secs>.<hex
 /// HMAC-SHA256(store key, "<id>.<expires>")>`, when the MAC matches and it has not
-/// expired (contract: docs/contracts.md, "Customer identity").
+/// expired (docs/contracts.md section 7).
 pub fn verify_store_token<'a>(token: &'a str, store_key: &[u8], now_ms: i64) -> Option<&'a str> {
     if store_key.is_empty() {
         return None;
@@ -626,7 +626,7 @@ mod tests {
         for junk in ["", ".", "..", "a.b.c", "a.1.zz", &format!("{token}0")] {
             assert_eq!(verify_store_token(junk, b"store", NOW), None, "{junk}");
         }
-        // docs/contracts.md section 6; demo/signature.test.mjs checks the same vector.
+        // docs/contracts.md section 7; demo/signature.test.mjs checks the same vector.
         assert_eq!(
             store_token("alice", 1_764_003_600, b"contract-example-key"),
             "alice.1764003600.fb25599a3750b0da00e54b9e2a81844ae85a38e7fa464ff6f4dd37886ef08284"

@@ -20,6 +20,8 @@ pub mod calendar;
 pub mod channel;
 pub mod classify;
 pub mod config;
+pub mod decision_log;
+pub mod drift;
 pub mod features;
 #[cfg(test)]
 mod flow_tests;
@@ -30,5 +32,7 @@ pub mod page_stats;
 pub mod rules;
 pub mod session;
 pub mod signals;
+pub mod stats;
 pub mod traffic;
+pub mod traits;
 pub mod user_agent;
