@@ -18,6 +18,8 @@ use edgeseg::core::page_stats::PageStats;
 use edgeseg::core::rules::RuleSet;
 use edgeseg::core::session::SessionState;
 use edgeseg::core::signals::{request_events, RequestInfo};
+use edgeseg::core::traits::feed::{self, FeedFormat};
+use edgeseg::core::traits::{TraitSchema, Traits};
 
 /// 2026-11-24T16:00:00Z: a fixed clock, so a crash replays.
 const NOW_MS: i64 = 1_764_000_000_000;
@@ -25,6 +27,17 @@ const NOW_MS: i64 = 1_764_000_000_000;
 fn config() -> &'static StoreConfig {
     static CONFIG: OnceLock<StoreConfig> = OnceLock::new();
     CONFIG.get_or_init(StoreConfig::default_store)
+}
+
+/// The trait schema the shipped rules declare.
+fn trait_schema() -> &'static TraitSchema {
+    static SCHEMA: OnceLock<TraitSchema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        RuleSet::from_json(include_str!("../../model/rules.json"))
+            .expect("the shipped rules parse")
+            .traits()
+            .clone()
+    })
 }
 
 fn keys() -> &'static WorkerKeys {
@@ -137,6 +150,25 @@ pub fn channel(data: &[u8]) {
     }
 }
 
+/// Customer traits: after `C` a CSV feed, after `J` a JSONL feed (as `edgeseg traits
+/// publish` reads them), else a stored value from KV (as the worker decodes it).
+pub fn traits(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match text.split_at_checked(1) {
+        Some(("C", rest)) => {
+            let _ = feed::parse(rest, FeedFormat::Csv, trait_schema(), "fuzz");
+        }
+        Some(("J", rest)) => {
+            let _ = feed::parse(rest, FeedFormat::Jsonl, trait_schema(), "fuzz");
+        }
+        _ => {
+            let _ = Traits::decode(text, trait_schema());
+        }
+    }
+}
+
 /// A fuzz target: takes any bytes, fails only by panicking.
 pub type Target = fn(&[u8]);
 
@@ -149,4 +181,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rules", rules),
     ("bundle", bundle),
     ("channel", channel),
+    ("traits", traits),
 ];
