@@ -11,7 +11,7 @@ use crate::core::identity::{consent_withheld, session_id, WorkerKeys};
 use crate::core::page_stats::PageStats;
 use crate::core::rules::RuleSet;
 use crate::core::session::{SessionState, Stored};
-use crate::core::signals::{request_events, RequestInfo};
+use crate::core::signals::RequestInfo;
 
 const T0: i64 = 1_795_262_400_000; // 2026-11-21 12:00 UTC
 const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -234,7 +234,6 @@ fn junk_input_never_panics() {
         if let Prepared::Track(events) = prepare(&req, Some(&text), Some(&text), &config) {
             record(&mut state, &events, req.now_ms, &config, &stats);
         }
-        state.apply_all(&request_events(&req, &config), req.now_ms, &config, &stats);
         let _ = compute(&state, req.now_ms, &config, &stats);
     }
 }

@@ -291,7 +291,7 @@ fn versions(c: &Classification) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::classify::Attribution;
+    use crate::core::model::Attribution;
     use crate::core::rules::SegmentMatch;
     use sfv::{BareItem, Dictionary, Item, ListEntry, Parser};
 

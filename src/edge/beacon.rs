@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{Delay, Method, Request};
+use worker::{Delay, Request};
 
 use crate::core::beacon::{check_content_type, parse_beacon, BeaconError, BoundedBody};
 use crate::core::identity::{consent_withheld, SessionId};
 
-use super::fetch::{empty_response, json_error, raw_json, text_response};
-use super::sessions;
+use super::error::Code;
+use super::session_protocol::Operation;
 use super::settings::Settings;
+use super::{failures, respond, sessions};
 
 const SCRIPT: &str = include_str!("../../assets/beacon.js");
 
@@ -23,7 +24,7 @@ const SCRIPT: &str = include_str!("../../assets/beacon.js");
 const BODY_TIMEOUT_MS: u32 = 5_000;
 
 pub fn script() -> web_sys::Response {
-    text_response(
+    respond::text(
         200,
         SCRIPT,
         "text/javascript; charset=utf-8",
@@ -32,7 +33,7 @@ pub fn script() -> web_sys::Response {
 }
 
 fn refuse(error: &BeaconError) -> web_sys::Response {
-    raw_json(error.status(), &error.body())
+    respond::raw_json(error.status(), &error.body())
 }
 
 /// The body, read chunk by chunk: refused at the first byte over `max`, or when it has
@@ -77,14 +78,14 @@ pub async fn receive(
     let cookie = headers.get("cookie").ok().flatten();
     let gpc = headers.get("sec-gpc").ok().flatten();
     if consent_withheld(gpc.as_deref(), cookie.as_deref(), &settings.config) {
-        return empty_response(204);
+        return respond::empty(204);
     }
     if let Err(e) = check_content_type(headers.get("content-type").ok().flatten().as_deref()) {
         return refuse(&e);
     }
     // No session this worker issued: nothing to attach the events to, nothing stored.
     let Some(session) = SessionId::from_cookie_header(cookie.as_deref(), &settings.keys) else {
-        return empty_response(204);
+        return respond::empty(204);
     };
     let declared = headers
         .get("content-length")
@@ -108,18 +109,18 @@ pub async fn receive(
     let now_ms = worker::Date::now().as_millis() as i64;
     let object = sessions::object_for(&session, cookie.as_deref(), settings, now_ms);
     let bytes = worker::js_sys::Uint8Array::from(body.as_slice()).into();
-    let forwarded = sessions::call(env, &object.name, Method::Post, "/beacon", Some(bytes));
-    let failure = match forwarded.await {
-        Ok((202, _)) => return empty_response(202),
-        Ok((status, text)) if is_our_error(status, &text) => return raw_json(status, &text),
-        Ok((status, text)) => format!("session object answered {status}: {text}"),
-        Err(e) => e.to_string(),
+    let failure = match sessions::call(env, &object.name, Operation::Beacon, Some(bytes)).await {
+        Ok((202, _)) => return respond::empty(202),
+        // The object's own beacon error (the rate limit), as JSON.
+        Ok((status, text)) if is_our_error(status, &text) => {
+            return respond::raw_json(status, &text)
+        }
+        Ok((status, text)) => {
+            Code::StorageError.because(format!("session object answered {status}: {text}"))
+        }
+        Err(e) => e,
     };
-    // Never the platform's text to the client: it goes to the log and health.
-    super::failures::record("beacon_storage", &failure);
-    json_error(
-        503,
-        "storage_unavailable",
-        "the events could not be stored".into(),
-    )
+    // Never the platform's text to the client: the detail stays in the log and health.
+    failures::record(&failure.context("storing beacon events"));
+    respond::error(&Code::StorageUnavailable.because("the events could not be stored"))
 }

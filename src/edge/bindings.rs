@@ -25,3 +25,11 @@ pub const REFRESH_VAR: &str = "EDGESEG_MODEL_REFRESH_SECS";
 /// Publisher public keys, base64, comma-separated (variable). Published bundles must be
 /// signed by one of them; the embedded bundle needs no signature.
 pub const TRUSTED_KEYS_VAR: &str = "EDGESEG_TRUSTED_KEYS";
+/// The aggregation Durable Object namespace (live aggregates, `stats_do`).
+pub const STATS_BINDING: &str = "STATS";
+/// Seconds between an isolate's flushes of its live counts (variable, default 5).
+pub const STATS_FLUSH_VAR: &str = "EDGESEG_STATS_FLUSH_SECS";
+/// PSI from which drift is worth watching (variable, default 0.1).
+pub const DRIFT_WATCH_VAR: &str = "EDGESEG_DRIFT_WATCH";
+/// PSI from which drift calls for retraining (variable, default 0.25).
+pub const DRIFT_ACT_VAR: &str = "EDGESEG_DRIFT_ACT";

@@ -9,8 +9,10 @@ use serde::Serialize;
 use worker::{Env, Method, Request};
 
 use super::bindings::KV_BINDING;
+use super::error::{Code, Result, ResultExt};
 use super::failures::{self, FailureRecord};
-use super::{models, sessions, settings};
+use super::session_protocol::Operation;
+use super::{models, respond, sessions, settings};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -44,32 +46,30 @@ struct BindingState {
     detail: String,
 }
 
-impl From<Result<String, String>> for BindingState {
-    fn from(result: Result<String, String>) -> Self {
+impl From<Result<String>> for BindingState {
+    fn from(result: Result<String>) -> Self {
         match result {
             Ok(detail) => BindingState { ok: true, detail },
-            Err(detail) => BindingState { ok: false, detail },
+            Err(e) => BindingState {
+                ok: false,
+                detail: e.detail().to_string(),
+            },
         }
     }
 }
 
-async fn check_sessions(env: &Env) -> Result<String, String> {
-    let (status, body) = sessions::call(env, "health", Method::Get, "/ping", None)
-        .await
-        .map_err(|e| e.to_string())?;
-    if status == 200 && body == "pong" {
-        Ok("durable object answered".into())
-    } else {
-        Err(format!("durable object said {status}: {body}"))
+async fn check_sessions(env: &Env) -> Result<String> {
+    match sessions::call(env, "health", Operation::Ping, None).await? {
+        (200, body) if body == "pong" => Ok("durable object answered".into()),
+        (status, body) => {
+            Err(Code::StorageError.because(format!("durable object said {status}: {body}")))
+        }
     }
 }
 
-async fn check_kv(env: &Env) -> Result<String, String> {
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
-    kv.get("health-probe")
-        .text()
-        .await
-        .map_err(|e| e.to_string())?;
+async fn check_kv(env: &Env) -> Result<String> {
+    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
+    kv.get("health-probe").text().await?;
     Ok("namespace readable".into())
 }
 
@@ -84,11 +84,7 @@ struct PublicHealth {
 
 pub async fn respond(req: &Request, env: &Env) -> web_sys::Response {
     if !matches!(req.method(), Method::Get | Method::Head) {
-        return super::fetch::json_error(
-            405,
-            "method_not_allowed",
-            "health answers GET and HEAD".into(),
-        );
+        return respond::method_not_allowed(&req.method(), "/__edgeseg/health", "GET, HEAD");
     }
     if super::admin::authorize(req, env).is_ok() {
         return details(env).await;
@@ -101,13 +97,13 @@ pub async fn respond(req: &Request, env: &Env) -> web_sys::Response {
         build: BUILD_ID,
         ok: config_ok && model.embedded_error.is_none(),
     };
-    super::fetch::json_response(200, &health)
+    respond::json(200, &health)
 }
 
 /// Everything, for the operator.
 async fn details(env: &Env) -> web_sys::Response {
     let bindings = Bindings {
-        origin: super::fetch::origin(env).map(|url| url.to_string()).into(),
+        origin: settings::origin(env).map(|url| url.to_string()).into(),
         sessions: check_sessions(env).await.into(),
         kv: check_kv(env).await.into(),
     };
@@ -115,7 +111,6 @@ async fn details(env: &Env) -> web_sys::Response {
     let customer_join = loaded.as_ref().is_ok_and(|s| s.keys.configured());
     let config: BindingState = loaded
         .map(|s| format!("store config from {}", s.source))
-        .map_err(|e| e.0)
         .into();
     let model = models::health(env);
     let health = Health {
@@ -135,5 +130,5 @@ async fn details(env: &Env) -> web_sys::Response {
         bindings,
         failures: failures::snapshot(),
     };
-    super::fetch::json_response(200, &health)
+    respond::json(200, &health)
 }

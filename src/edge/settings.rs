@@ -1,20 +1,21 @@
 //! The store configuration and secrets, built once per isolate and rebuilt only when
 //! their source changes. Sources, first wins: the `EDGESEG_STORE_CONFIG` variable
 //! (`wrangler.toml`), the `store-config` key of the KV namespace (re-read at most every
-//! 30 s), the embedded default.
+//! 30 s), the embedded default. Also the origin every request is forwarded to.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{console_error, Date, Env};
+use worker::{console_error, Date, Env, Url};
 
 use crate::core::config::{StoreConfig, DEFAULT_STORE_JSON};
 use crate::core::identity::WorkerKeys;
 
 use super::bindings::{
-    CONFIG_VAR, CUSTOMER_KEY_SECRET, HEADER_KEY_SECRET, KV_BINDING, STORE_CONFIG_KEY,
-    STORE_TOKEN_KEY_SECRET,
+    CONFIG_VAR, CUSTOMER_KEY_SECRET, HEADER_KEY_SECRET, KV_BINDING, ORIGIN_VAR,
+    STORE_CONFIG_KEY, STORE_TOKEN_KEY_SECRET,
 };
+use super::error::{Code, Result, ResultExt};
 
 const KV_REFRESH_MS: f64 = 30_000.0;
 
@@ -43,9 +44,21 @@ thread_local! {
     static EPHEMERAL_KEYS: RefCell<Option<WorkerKeys>> = const { RefCell::new(None) };
 }
 
-/// The store configuration could not be used; the request is served without state.
-#[derive(Debug)]
-pub struct SettingsError(pub String);
+/// The origin every request is forwarded to, from `wrangler.toml`'s `ORIGIN`.
+pub fn origin(env: &Env) -> Result<Url> {
+    let not_configured = Code::OriginNotConfigured;
+    let raw = env
+        .var(ORIGIN_VAR)
+        .map_err(|_| not_configured.because(format!("{ORIGIN_VAR} is not set in wrangler.toml")))?
+        .to_string();
+    let url = Url::parse(&raw)
+        .map_err(|e| not_configured.because(format!("{ORIGIN_VAR}={raw:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(Code::OriginNotConfigured
+            .because(format!("{ORIGIN_VAR} must be http or https, not {other}"))),
+    }
+}
 
 async fn kv_config(env: &Env) -> Option<String> {
     let now = Date::now().as_millis() as f64;
@@ -54,14 +67,11 @@ async fn kv_config(env: &Env) -> Option<String> {
             return text;
         }
     }
-    let fetched = match env.kv(KV_BINDING) {
-        Ok(kv) => kv
-            .get(STORE_CONFIG_KEY)
-            .text()
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+    let fetched: Result<Option<String>> = async {
+        let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
+        Ok(kv.get(STORE_CONFIG_KEY).text().await?)
+    }
+    .await;
     let text = match fetched {
         Ok(text) => text,
         Err(e) => {
@@ -88,7 +98,7 @@ pub fn header_key(env: &Env) -> Option<Vec<u8>> {
 }
 
 /// The worker's keys: from its secret, else this isolate's random ones.
-fn worker_keys(env: &Env) -> Result<WorkerKeys, SettingsError> {
+fn worker_keys(env: &Env) -> Result<WorkerKeys> {
     let made = match secret(env, CUSTOMER_KEY_SECRET) {
         Some(secret) => WorkerKeys::from_secret(&secret),
         None => match EPHEMERAL_KEYS.with(|k| k.borrow().clone()) {
@@ -98,10 +108,12 @@ fn worker_keys(env: &Env) -> Result<WorkerKeys, SettingsError> {
             }),
         },
     };
-    made.map_err(|e| SettingsError(format!("worker keys: {e}")))
+    made.map_err(|e| Code::SessionId.because(format!("worker keys: {e}")))
 }
 
-pub async fn load(env: &Env) -> Result<Rc<Settings>, SettingsError> {
+/// The settings to serve with; `Err` (`config_invalid`) when the configuration in force
+/// does not parse: the request is then served without state.
+pub async fn load(env: &Env) -> Result<Rc<Settings>> {
     let from_var = env
         .var(CONFIG_VAR)
         .ok()
@@ -123,7 +135,7 @@ pub async fn load(env: &Env) -> Result<Rc<Settings>, SettingsError> {
         return Ok(settings);
     }
     let config = StoreConfig::from_json(&text)
-        .map_err(|e| SettingsError(format!("store config from {source}: {e}")))?;
+        .map_err(|e| Code::ConfigInvalid.because(format!("store config from {source}: {e}")))?;
     let settings = Rc::new(Settings {
         config,
         keys: worker_keys(env)?,

@@ -437,6 +437,16 @@ impl Shopper {
 /// A copy of the shipped bundle (`model/`) in `dir`, renamed to `version` and signed
 /// with the publisher key of `seed`: what the ML team would publish.
 pub fn signed_bundle(dir: &Path, version: &str, seed: [u8; 32]) {
+    signed_bundle_with(dir, version, seed, |_| {});
+}
+
+/// [`signed_bundle`] with the manifest changed by `edit` before it is signed.
+pub fn signed_bundle_with(
+    dir: &Path,
+    version: &str,
+    seed: [u8; 32],
+    edit: impl FnOnce(&mut serde_json::Value),
+) {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).expect("bundle dir");
     let model = repo_root().join("model");
@@ -447,6 +457,7 @@ pub fn signed_bundle(dir: &Path, version: &str, seed: [u8; 32]) {
         serde_json::from_slice(&fs::read(model.join("manifest.json")).expect("manifest"))
             .expect("manifest JSON");
     manifest["version"] = version.into();
+    edit(&mut manifest);
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest");
     fs::write(dir.join("manifest.json"), &bytes).expect("write manifest");
     let signature = edgeseg::core::bundle::PublisherKey::from_seed(seed).sign_manifest(&bytes);
