@@ -67,6 +67,7 @@ bench: $(WORKER)
 	bash scripts/bench-wasm.sh
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-swap.json cargo bench --locked --features e2e --bench swap
+	source $(TOOLS_ENV) && BENCH_OUT=target/bench-soak.json cargo bench --locked --features e2e --bench soak
 
 model:
 	bash model/train/build.sh
