@@ -77,6 +77,7 @@ bench: $(WORKER)
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-swap.json cargo bench --locked --features e2e --bench swap
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-cold.json cargo bench --locked --features e2e --bench cold
+	source $(TOOLS_ENV) && BENCH_OUT=target/bench-soak.json cargo bench --locked --features e2e --bench soak
 
 model:
 	bash model/train/build.sh

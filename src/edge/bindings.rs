@@ -10,8 +10,12 @@ pub const KV_BINDING: &str = "EDGESEG_KV";
 pub const CONFIG_VAR: &str = "EDGESEG_STORE_CONFIG";
 /// KV key of a store configuration override.
 pub const STORE_CONFIG_KEY: &str = "store-config";
-/// HMAC key for customer ids (secret).
+/// The worker secret: HMAC key of customer ids, and the root of the cookie MAC keys.
 pub const CUSTOMER_KEY_SECRET: &str = "EDGESEG_CUSTOMER_KEY";
+/// Shared with the origin: signs the `edgeseg-*` request headers (secret, optional).
+pub const HEADER_KEY_SECRET: &str = "EDGESEG_HEADER_KEY";
+/// Shared with the store: verifies its signed customer token cookie (secret, optional).
+pub const STORE_TOKEN_KEY_SECRET: &str = "EDGESEG_STORE_TOKEN_KEY";
 /// Bearer token of the admin endpoints (secret); unset disables them.
 pub const ADMIN_TOKEN_SECRET: &str = "EDGESEG_ADMIN_TOKEN";
 /// The model channel this worker follows (variable, default `production`).

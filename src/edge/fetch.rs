@@ -10,9 +10,10 @@ use worker::{Context, Date, Env, Method, Request};
 use crate::core::classify::{Classification, LoadedBundle, Reason};
 use crate::core::decision_log::DecisionRecord;
 use crate::core::features::{self, Features};
-use crate::core::headers::{render, render_with_id};
+use crate::core::headers::{self, render, render_with_id};
 use crate::core::identity::{
-    consent_withheld, customer_key, customer_set_cookie, in_holdout, session_id,
+    consent_withheld, customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
+    proven_customer_key, session_id, SessionId, SESSION_COOKIE,
 };
 use crate::core::signals::{request_events, Event, RequestInfo};
 use crate::core::stats::Observation;
@@ -33,8 +34,10 @@ struct Decision {
     headers: Vec<(&'static str, String)>,
     set_cookies: Vec<String>,
     /// Present when the shopper consented and the config loaded: the response may teach
-    /// us a customer id.
+    /// us a customer id, or log the customer out.
     may_store: Option<Rc<Settings>>,
+    /// The request logs the customer out (a configured logout path).
+    logout: bool,
     /// What the live aggregates count; absent for untracked requests.
     counted: Option<Counted>,
     /// The decision record to keep in the session object after the response.
@@ -167,8 +170,9 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
         // Assets, HEAD, bots: nothing to count and nothing to say.
         return Ok(Decision::default());
     }
-    let (session, is_new) = session_id(cookie.as_deref()).map_err(|e| Code::SessionId.because(e))?;
-    let object = sessions::object_for(&session, cookie.as_deref(), &settings)?;
+    let (session, is_new) =
+        session_id(cookie.as_deref(), &settings.keys).map_err(|e| Code::SessionId.because(e))?;
+    let object = sessions::object_for(&session, cookie.as_deref(), &settings, info.now_ms);
     let object_name = object.name.clone();
     let bundle = models::for_session(&session)?;
     let stats = bundle.bundle().page_stats();
@@ -182,33 +186,49 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
         Decision::classified(env, object_name, info.now_ms, classification, features, bundle)
     };
     if is_new {
-        decision.set_cookies.push(session.set_cookie(config));
+        decision
+            .set_cookies
+            .push(session.set_cookie(config, &settings.keys));
     }
+    decision.logout = is_logout(&info.path, None, config);
     decision.may_store = Some(Rc::clone(&settings));
     Ok(decision)
 }
 
-/// The origin named a logged-in customer in a response header: remember its keyed hash
-/// in a cookie, so the next request joins the customer's state.
-fn learned_customer(response: &web_sys::Response, settings: &Settings) -> Option<String> {
-    let header_name = settings.config.customer.origin_header.as_deref()?;
-    let secret = settings.customer_secret.as_deref()?;
-    let raw = response.headers().get(header_name).ok().flatten()?;
-    match customer_key(&raw, secret) {
-        Ok(Some(key)) => Some(customer_set_cookie(&key, &settings.config)),
-        Ok(None) => None,
-        Err(e) => {
-            failures::record(&Code::CustomerKey.because(e));
-            None
+/// What the origin's response teaches about the customer, as `Set-Cookie` values: a
+/// logout (the request's path, or the origin's logout header) clears the worker's
+/// customer cookie and starts a new session, so the next person on the device is not
+/// joined; a customer named in the origin's header is remembered in a signed cookie.
+fn customer_cookies(
+    response: &web_sys::Response,
+    settings: &Settings,
+    logout_path: bool,
+    now_ms: i64,
+) -> Vec<String> {
+    let customer = &settings.config.customer;
+    let header =
+        |name: Option<&str>| name.and_then(|name| response.headers().get(name).ok().flatten());
+    let logout_header = header(customer.logout_header.as_deref());
+    if logout_path || is_logout("", logout_header.as_deref(), &settings.config) {
+        let mut cookies = vec![customer_clear_cookie()];
+        match SessionId::generate() {
+            Ok(fresh) => cookies.push(fresh.set_cookie(&settings.config, &settings.keys)),
+            Err(e) => failures::record(&Code::SessionId.because(e)),
         }
+        return cookies;
     }
+    header(customer.origin_header.as_deref())
+        .and_then(|raw| proven_customer_key(&raw, &settings.keys))
+        .map(|key| customer_set_cookie(&key, &settings.config, &settings.keys, now_ms))
+        .into_iter()
+        .collect()
 }
 
 /// The worker's own paths, under `/__edgeseg/`; never forwarded.
 async fn route_internal(req: Request, env: &Env) -> web_sys::Response {
     let path = req.path();
     match (req.method(), path.as_str()) {
-        (_, "/__edgeseg/health") => health::respond(env).await,
+        (_, "/__edgeseg/health") => health::respond(&req, env).await,
         (Method::Get, "/__edgeseg/beacon.js") => beacon::script(),
         (Method::Post, "/__edgeseg/events") => match settings::load(env).await {
             Ok(settings) => beacon::receive(req, env, &settings).await,
@@ -255,9 +275,23 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     decision.count(Date::now().as_millis().saturating_sub(started_ms) as f64);
 
     let raw = req.inner();
+    let now_ms = Date::now().as_millis() as i64;
+    let header_key = settings::header_key(&env);
     let forwarded = async {
         let url = proxy::upstream_url(&origin, &raw.url())?;
-        let headers = proxy::upstream_headers(&raw.headers(), &decision.headers)?;
+        let mut upstream = decision.headers.clone();
+        if let (Some(key), false) = (&header_key, decision.headers.is_empty()) {
+            // For the origin only: the client never sees the signature.
+            let signature = headers::sign(
+                key,
+                &raw.method(),
+                url.path(),
+                now_ms / 1000,
+                &decision.headers,
+            );
+            upstream.push((headers::SIGNATURE, signature));
+        }
+        let headers = proxy::upstream_headers(&raw.headers(), &upstream)?;
         proxy::forward(raw, &url, &headers).await
     };
     let response = match forwarded.await {
@@ -278,8 +312,19 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     let learned = decision
         .may_store
         .as_deref()
-        .and_then(|settings| learned_customer(&response, settings));
-    for cookie in decision.set_cookies.iter().chain(learned.iter()) {
+        .map(|settings| customer_cookies(&response, settings, decision.logout, now_ms))
+        .unwrap_or_default();
+    // A logout's fresh session replaces the one just issued, if any.
+    let is_session = |c: &&String| {
+        c.strip_prefix(SESSION_COOKIE)
+            .is_some_and(|r| r.starts_with('='))
+    };
+    let replaces_session = learned.iter().any(|c| is_session(&c));
+    let issued = decision
+        .set_cookies
+        .iter()
+        .filter(|c| !(replaces_session && is_session(c)));
+    for cookie in issued.chain(learned.iter()) {
         let _ = headers.append("set-cookie", cookie);
     }
     // After the response: the shopper waits for neither.

@@ -1,10 +1,12 @@
-//! `GET /__edgeseg/health`: what this isolate runs, whether each binding answers, and
-//! what has failed since the isolate started.
+//! `GET|HEAD /__edgeseg/health`. Public: name, version, build and `ok` from what this
+//! isolate already knows (config and model), with no storage or KV round trip, and
+//! nothing a client could use (no origin, no failure detail). With the admin bearer
+//! token: whether each binding answers, and what has failed since the isolate started.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use worker::Env;
+use worker::{Env, Method, Request};
 
 use super::bindings::KV_BINDING;
 use super::error::{Code, Result, ResultExt};
@@ -71,14 +73,42 @@ async fn check_kv(env: &Env) -> Result<String> {
     Ok("namespace readable".into())
 }
 
-pub async fn respond(env: &Env) -> web_sys::Response {
+/// What anyone may see.
+#[derive(Serialize)]
+struct PublicHealth {
+    name: &'static str,
+    version: &'static str,
+    build: &'static str,
+    ok: bool,
+}
+
+pub async fn respond(req: &Request, env: &Env) -> web_sys::Response {
+    if !matches!(req.method(), Method::Get | Method::Head) {
+        return respond::method_not_allowed(&req.method(), "/__edgeseg/health", "GET, HEAD");
+    }
+    if super::admin::authorize(req, env).is_ok() {
+        return details(env).await;
+    }
+    let model = models::health(env);
+    let config_ok = settings::load(env).await.is_ok();
+    let health = PublicHealth {
+        name: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        build: BUILD_ID,
+        ok: config_ok && model.embedded_error.is_none(),
+    };
+    respond::json(200, &health)
+}
+
+/// Everything, for the operator.
+async fn details(env: &Env) -> web_sys::Response {
     let bindings = Bindings {
         origin: settings::origin(env).map(|url| url.to_string()).into(),
         sessions: check_sessions(env).await.into(),
         kv: check_kv(env).await.into(),
     };
     let loaded = settings::load(env).await;
-    let customer_join = loaded.as_ref().is_ok_and(|s| s.customer_secret.is_some());
+    let customer_join = loaded.as_ref().is_ok_and(|s| s.keys.configured());
     let config: BindingState = loaded
         .map(|s| format!("store config from {}", s.source))
         .into();

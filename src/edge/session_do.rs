@@ -1,11 +1,15 @@
 //! The per-session (or per-customer) Durable Object: the one strongly consistent home of
-//! a session's aggregates. Each operation is one read-modify-write inside the object, so
-//! concurrent requests of one session never lose an update; the worker makes one round
-//! trip to it per request at most. Alarms enforce retention: a visit's detail is erased
-//! after the session timeout, the whole profile after the customer timeout.
+//! a session's aggregates. Each operation that changes state holds the object's lock
+//! from its read to its write, so concurrent requests never lose an update, even across
+//! the one await that leaves the object (a customer object taking a session's state at
+//! login: the platform lets other requests in while it waits for another object); the
+//! worker makes one round trip to it per request at most. Alarms enforce retention: a
+//! visit's detail is erased after the session timeout, the whole profile after the
+//! customer timeout.
 
 use std::cell::{Cell, RefCell};
 
+use futures_util::lock::Mutex;
 use worker::{
     console_warn, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
 };
@@ -40,6 +44,9 @@ pub struct SessionStore {
     cached: RefCell<Option<SessionState>>,
     /// When the retention alarm is set for, as far as this instance knows.
     alarm_at: Cell<Option<i64>>,
+    /// Held by every operation that changes state, from its read to its write: one at a
+    /// time, in arrival order.
+    turn: Mutex<()>,
 }
 
 impl SessionStore {
@@ -114,6 +121,8 @@ impl SessionStore {
     }
 
     /// Merges a session object's state into this (customer) object, once per session.
+    /// Runs under the object's lock, so the `absorbed` list, the take and the merge are
+    /// one step; a retried take finds the session already erased and adds nothing.
     async fn absorb(
         &self,
         state: &mut SessionState,
@@ -227,10 +236,12 @@ impl DurableObject for SessionStore {
             env,
             cached: RefCell::new(None),
             alarm_at: Cell::new(None),
+            turn: Mutex::new(()),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        let _turn = self.turn.lock().await;
         let (method, path) = (req.method(), req.path());
         match Operation::of(&method, &path) {
             Some(Operation::Apply) => self.apply(req).await,
@@ -249,6 +260,7 @@ impl DurableObject for SessionStore {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        let _turn = self.turn.lock().await;
         let settings = self.settings().await?;
         let now_ms = Date::now().as_millis() as i64;
         let mut state = self.load().await?;

@@ -21,19 +21,22 @@ pub struct ObjectRef {
     pub absorb: Option<String>,
 }
 
-/// A logged-in customer's object when a customer is known (and a hashing key is
-/// configured), else the session's own.
+/// A logged-in customer's object when a proof names one (a store token, or the
+/// worker's signed customer cookie; never a raw id), else the session's own.
 pub fn object_for(
     session: &SessionId,
     cookie_header: Option<&str>,
     settings: &Settings,
-) -> Result<ObjectRef> {
-    let key = match &settings.customer_secret {
-        Some(secret) => request_customer_key(cookie_header, &settings.config, secret)
-            .map_err(|e| Code::CustomerKey.because(e))?,
-        None => None,
-    };
-    Ok(match key {
+    now_ms: i64,
+) -> ObjectRef {
+    let key = request_customer_key(
+        cookie_header,
+        &settings.config,
+        &settings.keys,
+        settings.store_token_key.as_deref(),
+        now_ms,
+    );
+    match key {
         Some(key) => ObjectRef {
             name: customer_object_name(&key),
             customer: true,
@@ -44,7 +47,7 @@ pub fn object_for(
             customer: false,
             absorb: None,
         },
-    })
+    }
 }
 
 /// One operation on a session object, with an optional body; the object's status and

@@ -9,8 +9,12 @@ use std::rc::Rc;
 use worker::{console_error, Date, Env, Url};
 
 use crate::core::config::{StoreConfig, DEFAULT_STORE_JSON};
+use crate::core::identity::WorkerKeys;
 
-use super::bindings::{CONFIG_VAR, CUSTOMER_KEY_SECRET, KV_BINDING, ORIGIN_VAR, STORE_CONFIG_KEY};
+use super::bindings::{
+    CONFIG_VAR, CUSTOMER_KEY_SECRET, HEADER_KEY_SECRET, KV_BINDING, ORIGIN_VAR,
+    STORE_CONFIG_KEY, STORE_TOKEN_KEY_SECRET,
+};
 use super::error::{Code, Result, ResultExt};
 
 const KV_REFRESH_MS: f64 = 30_000.0;
@@ -18,8 +22,11 @@ const KV_REFRESH_MS: f64 = 30_000.0;
 /// What a request needs besides the bundle.
 pub struct Settings {
     pub config: StoreConfig,
-    /// Key of the customer-id hash; `None` disables cross-device joins (health says so).
-    pub customer_secret: Option<Vec<u8>>,
+    /// The cookie MAC and customer-id keys: from `EDGESEG_CUSTOMER_KEY`, else random
+    /// for this isolate (no cross-device joins; health says so).
+    pub keys: WorkerKeys,
+    /// Verifies the store's signed customer token; `None`: the token is not read.
+    pub store_token_key: Option<Vec<u8>>,
     /// Where `config` came from: `var`, `kv` or `embedded`.
     pub source: &'static str,
 }
@@ -32,6 +39,9 @@ struct Cached {
 thread_local! {
     static CACHED: RefCell<Option<Cached>> = const { RefCell::new(None) };
     static KV_TEXT: RefCell<Option<(f64, Option<String>)>> = const { RefCell::new(None) };
+    /// The random keys of a worker without a secret: one set per isolate, so a config
+    /// change does not reset every session.
+    static EPHEMERAL_KEYS: RefCell<Option<WorkerKeys>> = const { RefCell::new(None) };
 }
 
 /// The origin every request is forwarded to, from `wrangler.toml`'s `ORIGIN`.
@@ -74,11 +84,31 @@ async fn kv_config(env: &Env) -> Option<String> {
     text
 }
 
-fn customer_secret(env: &Env) -> Option<Vec<u8>> {
-    env.secret(CUSTOMER_KEY_SECRET)
+fn secret(env: &Env, name: &str) -> Option<Vec<u8>> {
+    env.secret(name)
         .ok()
         .map(|s| s.to_string().into_bytes())
         .filter(|s| !s.is_empty())
+}
+
+/// The key that signs the `edgeseg-*` request headers (`None`: not signed). Read apart
+/// from the store config, so that even a failed config's `ERROR` headers are signed.
+pub fn header_key(env: &Env) -> Option<Vec<u8>> {
+    secret(env, HEADER_KEY_SECRET)
+}
+
+/// The worker's keys: from its secret, else this isolate's random ones.
+fn worker_keys(env: &Env) -> Result<WorkerKeys> {
+    let made = match secret(env, CUSTOMER_KEY_SECRET) {
+        Some(secret) => WorkerKeys::from_secret(&secret),
+        None => match EPHEMERAL_KEYS.with(|k| k.borrow().clone()) {
+            Some(keys) => Ok(keys),
+            None => WorkerKeys::ephemeral().inspect(|keys| {
+                EPHEMERAL_KEYS.with(|k| *k.borrow_mut() = Some(keys.clone()));
+            }),
+        },
+    };
+    made.map_err(|e| Code::SessionId.because(format!("worker keys: {e}")))
 }
 
 /// The settings to serve with; `Err` (`config_invalid`) when the configuration in force
@@ -108,7 +138,8 @@ pub async fn load(env: &Env) -> Result<Rc<Settings>> {
         .map_err(|e| Code::ConfigInvalid.because(format!("store config from {source}: {e}")))?;
     let settings = Rc::new(Settings {
         config,
-        customer_secret: customer_secret(env),
+        keys: worker_keys(env)?,
+        store_token_key: secret(env, STORE_TOKEN_KEY_SECRET),
         source,
     });
     CACHED.with(|c| {

@@ -107,7 +107,14 @@ pub struct Origin {
 
 impl Origin {
     pub fn start() -> Origin {
+        Origin::start_with_env(&[])
+    }
+
+    /// The demo origin with environment variables (its secrets: `EDGESEG_HEADER_KEY`,
+    /// `EDGESEG_STORE_TOKEN_KEY`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Origin {
         let mut command = Command::new("node");
+        command.envs(env.iter().copied());
         command
             .arg("demo/origin.mjs")
             .args(["--port", "0", "--host", "127.0.0.1"])
@@ -155,7 +162,7 @@ impl Worker {
 
     /// The same worker with its session Durable Object namespace bound to a worker that
     /// does not exist: every storage call fails, as in an outage.
-    pub fn start_with_broken_sessions(origin: &str) -> Worker {
+    pub fn start_with_broken_sessions(origin: &str, vars: &[(&str, &str)]) -> Worker {
         let dir = scratch_dir("broken-config");
         let config = dir.join("wrangler.toml");
         let main = repo_root().join("build").join("index.js");
@@ -179,7 +186,7 @@ id = "edgeseg-local"
             ),
         )
         .expect("write broken wrangler config");
-        Worker::launch(origin, &[], Some(config))
+        Worker::launch(origin, vars, Some(config))
     }
 
     /// Another worker (a `wrangler.toml` of its own) in the same local workerd setup;
@@ -454,8 +461,11 @@ impl Shopper {
         self.keep(response)
     }
 
+    /// The session id of the cookie (`<id>.<mac>`): the id, as in object names `s:<id>`.
     pub fn session_id(&self) -> Option<&str> {
-        self.cookies.get("edgeseg_sid").map(String::as_str)
+        self.cookies
+            .get("edgeseg_sid")
+            .map(|v| v.split('.').next().unwrap_or(v))
     }
 }
 

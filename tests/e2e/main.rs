@@ -10,3 +10,5 @@ mod load;
 mod models;
 mod pipeline;
 mod proxy;
+mod soak;
+mod trust;
