@@ -128,9 +128,8 @@ pub async fn window(env: &Env, from: i64, to: i64) -> Result<Minutes> {
                 response.status_code()
             )));
         }
-        let minutes: Minutes = response
-            .json()
-            .await
+        let text = response.text().await?;
+        let minutes: Minutes = serde_json::from_str(&text)
             .code(Code::StorageError)
             .context("reading a stats shard")?;
         total.merge(&minutes);

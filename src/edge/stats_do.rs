@@ -61,7 +61,8 @@ impl StatsStore {
 
     /// Adds a flushed batch into the per-minute rows.
     async fn add(&self, mut req: Request) -> Result<Response> {
-        let batch: Minutes = req.json().await?;
+        // serde_json, not the JS JSON parser: minutes are integer map keys.
+        let batch: Minutes = serde_json::from_str(&req.text().await?)?;
         let sql = self.sql()?;
         for (minute, counters) in &batch.0 {
             let rows: Vec<Row> = sql
@@ -109,7 +110,7 @@ impl StatsStore {
                 minutes.0.insert(row.minute as i64, counters);
             }
         }
-        Response::from_json(&minutes)
+        Response::ok(serde_json::to_string(&minutes)?)
     }
 }
 

@@ -126,13 +126,16 @@ fn publish(worker: &Worker, version: &str, drift: &Value) {
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let health = get_json(&format!("{}/__edgeseg/health", worker.url), None);
-        if health["model"]["serving"] == version {
+        // Public health is minimal; the dashboard's data names the serving version.
+        let url = format!("{}/__edgeseg/admin/dashboard.json", worker.url);
+        let data = get_json(&url, Some(ADMIN_TOKEN));
+        if data["model"]["active"] == version {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{version} never served: {health}"
+            "{version} never served: {}",
+            data["model"]
         );
         thread::sleep(Duration::from_millis(300));
     }
