@@ -26,19 +26,7 @@ fn start() -> (Origin, Worker) {
 /// The stored state of a session (`s:<sid>`) or customer (`c:<key>`) object, through
 /// the authenticated admin endpoint; `None` when nothing is stored.
 fn stored(worker: &Worker, object: &str) -> Option<SessionState> {
-    let response = client()
-        .get(format!("{}/__edgeseg/admin/sessions/{object}", worker.url))
-        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
-        .call()
-        .expect("admin");
-    match response.status().as_u16() {
-        200 => {
-            let text = response.into_body().read_to_string().expect("body");
-            Some(SessionState::from_stored(Some(text.as_bytes())).0)
-        }
-        404 => None,
-        other => panic!("admin endpoint answered {other}"),
-    }
+    crate::soak::stored_with(worker, object, ADMIN_TOKEN)
 }
 
 fn views(worker: &Worker, object: &str) -> u32 {
