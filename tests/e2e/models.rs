@@ -16,7 +16,7 @@ use crate::harness::{
 };
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
-const EMBEDDED_VERSION: &str = "2026.11.21-1";
+const EMBEDDED_VERSION: &str = "2026.11.25-1";
 const TRUSTED_SEED: [u8; 32] = [7; 32];
 const STRANGER_SEED: [u8; 32] = [9; 32];
 
