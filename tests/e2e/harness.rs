@@ -315,9 +315,12 @@ id = "edgeseg-local"
     }
 
     /// Files the worker's Durable Objects have written under the state folder.
+    /// The session objects' storage files (the aggregation objects keep counts only,
+    /// consent-withheld requests included, which the contract allows).
     pub fn durable_object_files(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
         collect_files(&self.state_dir.join("v3").join("do"), &mut found);
+        found.retain(|path| !path.to_string_lossy().contains("StatsStore"));
         found
     }
 }
