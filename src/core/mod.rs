@@ -27,6 +27,8 @@ pub mod headers;
 pub mod identity;
 pub mod model;
 pub mod page_stats;
+pub mod page_type;
+pub mod routing;
 pub mod rules;
 pub mod session;
 pub mod signals;
