@@ -276,3 +276,56 @@ fn classify_refuses_a_field_this_build_does_not_know() {
     assert!(stderr(&out).contains("telepathy_score"), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `edgeseg explain --record`: a decision recorded with the shipped bundle replays to
+/// the headers sent; a record whose headers were not what this bundle says fails.
+#[test]
+fn explain_replays_a_recorded_decision() {
+    use edgeseg::core::classify::LoadedBundle;
+    use edgeseg::core::decision_log::{DecisionId, DecisionRecord};
+    use edgeseg::core::features::{Features, Observed};
+    use edgeseg::core::headers::render_with_id;
+
+    let loaded =
+        LoadedBundle::from_dir(model_dir(), &edgeseg::core::bundle::TrustPolicy::unsigned())
+            .expect("bundle");
+    let mut features = Features::default();
+    features.set("product_related", Observed::Num(4.0));
+    features.set("product_related_duration", Observed::Num(95.25));
+    let classification = loaded.classify(&features);
+    let id = DecisionId::new("ab12", &[7, 7]);
+    let sent = render_with_id(&classification, &id.to_string());
+    let record = DecisionRecord::new(&id, 0, &classification, &features, &sent);
+
+    let dir = bundle_copy();
+    let file = dir.join("record.json");
+    std::fs::write(&file, serde_json::to_string(&record).expect("JSON")).expect("write");
+    let model = model_dir();
+    let args = [
+        "explain",
+        "--record",
+        file.to_str().expect("utf-8"),
+        "--model",
+        model.to_str().expect("utf-8"),
+    ];
+    let output = edgeseg(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for (name, value) in &sent {
+        assert!(
+            stdout(&output).contains(&format!("{name}: {value}")),
+            "{}",
+            stdout(&output)
+        );
+    }
+
+    let mut forged = record;
+    forged.headers[0].1 = "RULES_ONLY".into();
+    std::fs::write(&file, serde_json::to_string(&forged).expect("JSON")).expect("write");
+    let output = edgeseg(&args);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("edgeseg-reason: sent RULES_ONLY, replayed MODEL"),
+        "{}",
+        stderr(&output)
+    );
+}

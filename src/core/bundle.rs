@@ -54,7 +54,9 @@ pub enum BundleError {
     SignatureInvalid,
     #[error("key: {0}")]
     Key(String),
-    #[error("manifest.json: feature `{0}` is not a field this build computes")]
+    #[error(
+        "manifest.json: feature `{0}` is not a field this build computes nor a declared trait"
+    )]
     UnknownFeature(String),
     #[error(
         "manifest.json: feature `{name}` is {manifest} in the manifest but {core} in this build"
@@ -103,12 +105,12 @@ impl Bundle {
             });
         }
         integrity::verify_hashes(&manifest.files, &files)?;
-        schema::check_compatible(&manifest)?;
         let rules = if manifest.files.contains_key(RULES) {
             Some(core_files::parse_rules(file(&files, RULES)?)?)
         } else {
             None
         };
+        schema::check_compatible(&manifest, rules.as_ref().map(RuleSet::traits))?;
         let page_stats = core_files::parse_page_stats(file(&files, PAGE_STATS)?)?;
         Ok(Bundle {
             manifest,

@@ -27,6 +27,8 @@ pub const SIGNALS: &str = "edgeseg-signals";
 pub const RULES: &str = "edgeseg-rules";
 pub const VERSION: &str = "edgeseg-version";
 pub const ERROR: &str = "edgeseg-error";
+/// The classification id of a decision the worker recorded (`crate::core::decision_log`).
+pub const ID: &str = "edgeseg-id";
 
 /// Whether a header name belongs to edgeseg (case-insensitive prefix match), so the
 /// worker must strip it from client requests before anything else happens.
@@ -51,6 +53,16 @@ fn ascii(text: &str) -> String {
     text.chars()
         .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
         .collect()
+}
+
+/// The headers of a recorded classification: [`render`]'s, then `edgeseg-id` (an
+/// sf-string). The worker and `edgeseg explain` both call this.
+pub fn render_with_id(c: &Classification, id: &str) -> Vec<(&'static str, String)> {
+    let mut out = render(c);
+    if let Ok(id) = StringRef::from_str(id) {
+        out.push((ID, ItemSerializer::new().bare_item(id).finish()));
+    }
+    out
 }
 
 /// All headers for one classification, in a stable order.

@@ -20,6 +20,8 @@ pub mod calendar;
 pub mod channel;
 pub mod classify;
 pub mod config;
+pub mod decision_log;
+pub mod drift;
 pub mod features;
 #[cfg(test)]
 mod flow_tests;
@@ -32,5 +34,7 @@ pub mod routing;
 pub mod rules;
 pub mod session;
 pub mod signals;
+pub mod stats;
 pub mod traffic;
+pub mod traits;
 pub mod user_agent;

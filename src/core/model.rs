@@ -8,7 +8,7 @@ mod golden;
 mod plan;
 
 pub use encode::Encoder;
-pub use golden::{features_from_json, GoldenReport, TOLERANCE};
+pub use golden::{features_from_json, features_to_json, GoldenReport, TOLERANCE};
 pub use plan::{Plan, Scores};
 
 use crate::core::bundle::{GoldenVector, Manifest};

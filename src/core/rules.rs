@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::core::features::{field_kind, Features, Kind, Observed};
+use crate::core::traits::{self, TraitSchema, FIELD_PREFIX};
 
 /// A segment whose every condition held, with the conditions and observed values.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,8 @@ pub enum RulesError {
     Json(String),
     #[error("rules file: {0}")]
     File(String),
+    #[error("rules file: {0}")]
+    Traits(#[from] traits::SchemaError),
     #[error("segment {segment:?}: {message}")]
     Segment { segment: String, message: String },
     #[error("segment {segment:?}, field {field:?}: {message}")]
@@ -108,6 +111,8 @@ pub struct Segment {
 pub struct RuleSet {
     version: String,
     segments: Vec<Segment>,
+    /// The customer traits the rules may use as `trait.<name>` (contract section 6).
+    traits: TraitSchema,
 }
 
 const SEGMENT_KEYS: &[&str] = &["id", "name", "description", "priority", "filterRules"];
@@ -157,9 +162,10 @@ impl RuleSet {
         let Some(Value::Array(items)) = root.get("segments") else {
             return Err(RulesError::File("segments: must be an array".into()));
         };
+        let traits = TraitSchema::from_document(&root)?;
         let mut segments: Vec<Segment> = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let segment = parse_segment(index, item)?;
+            let segment = parse_segment(index, item, &traits)?;
             if segments.iter().any(|s| s.id == segment.id) {
                 return Err(RulesError::Segment {
                     segment: segment.id,
@@ -168,7 +174,11 @@ impl RuleSet {
             }
             segments.push(segment);
         }
-        Ok(RuleSet { version, segments })
+        Ok(RuleSet {
+            version,
+            segments,
+            traits,
+        })
     }
 
     pub fn version(&self) -> &str {
@@ -177,6 +187,11 @@ impl RuleSet {
 
     pub fn segments(&self) -> &[Segment] {
         &self.segments
+    }
+
+    /// The declared customer traits (empty when the file declares none).
+    pub fn traits(&self) -> &TraitSchema {
+        &self.traits
     }
 
     /// Every segment whose conditions all hold, highest priority first (file order
@@ -207,7 +222,7 @@ impl RuleSet {
     }
 }
 
-fn parse_segment(index: usize, item: &Value) -> Result<Segment, RulesError> {
+fn parse_segment(index: usize, item: &Value, traits: &TraitSchema) -> Result<Segment, RulesError> {
     let Value::Object(fields) = item else {
         return Err(RulesError::Segment {
             segment: format!("#{index}"),
@@ -259,7 +274,7 @@ fn parse_segment(index: usize, item: &Value) -> Result<Segment, RulesError> {
         Some(Value::Array(rules)) => rules
             .iter()
             .enumerate()
-            .map(|(i, rule)| parse_condition(&id, i, rule))
+            .map(|(i, rule)| parse_condition(&id, i, rule, traits))
             .collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(fail("filterRules: must be an array".into())),
     };
@@ -280,7 +295,12 @@ fn segment_label(index: usize, fields: &Map<String, Value>) -> String {
         .map_or_else(|| format!("#{index}"), str::to_string)
 }
 
-fn parse_condition(segment: &str, index: usize, rule: &Value) -> Result<Condition, RulesError> {
+fn parse_condition(
+    segment: &str,
+    index: usize,
+    rule: &Value,
+    traits: &TraitSchema,
+) -> Result<Condition, RulesError> {
     let Value::Object(fields) = rule else {
         return Err(RulesError::Segment {
             segment: segment.into(),
@@ -300,7 +320,15 @@ fn parse_condition(segment: &str, index: usize, rule: &Value) -> Result<Conditio
     if let Some(unknown) = fields.keys().find(|k| !RULE_KEYS.contains(&k.as_str())) {
         return Err(fail(format!("unknown key {unknown:?}")));
     }
-    let kind = field_kind(field).ok_or_else(|| fail("unknown field".into()))?;
+    let kind = match field.strip_prefix(FIELD_PREFIX) {
+        Some(name) => traits::field_kind(field, traits).ok_or_else(|| {
+            fail(format!(
+                "trait {name:?} is not declared in the rules file's traits (declared: {})",
+                traits.names()
+            ))
+        })?,
+        None => field_kind(field).ok_or_else(|| fail("unknown field".into()))?,
+    };
     let op_text = fields.get("operator").and_then(Value::as_str).unwrap_or("");
     let operator =
         Operator::parse(op_text).ok_or_else(|| fail(format!("unknown operator {op_text:?}")))?;
@@ -493,7 +521,7 @@ mod tests {
     fn default_rules_load_and_match_sample_sessions() {
         let rules = RuleSet::from_json(DEFAULT_RULES).unwrap();
         assert_eq!(rules.version(), "2026.11.21-1");
-        assert!((8..=12).contains(&rules.segments().len()));
+        assert!((12..=16).contains(&rules.segments().len()));
         assert!(rules.segments().iter().all(|s| !s.description.is_empty()));
 
         // A new mobile visitor who added to the cart.
@@ -541,6 +569,74 @@ mod tests {
         assert!(rules.evaluate(&features(&[])).is_empty());
         // Missing fields never match.
         assert!(rules.evaluate(&Features::default()).is_empty());
+    }
+
+    /// The store's existing segments, written on customer traits: they match on the
+    /// traits alone, show the trait values, and never match without traits.
+    #[test]
+    fn default_rules_use_declared_traits() {
+        let rules = RuleSet::from_json(DEFAULT_RULES).unwrap();
+        assert!(rules.traits().get("lifetime_value").is_some());
+        let with = |traits: &[(&str, Observed)]| {
+            let mut set: Vec<(String, Observed)> = traits
+                .iter()
+                .map(|(n, v)| (format!("trait.{n}"), v.clone()))
+                .collect();
+            set.push(("is_customer".into(), Observed::Num(1.0)));
+            let mut f = features(&[]);
+            for (name, value) in set {
+                f.set(name, value);
+            }
+            rules.evaluate(&f)
+        };
+        let m = with(&[("lifetime_value", Observed::Num(2450.5))]);
+        assert_eq!(ids(&m), vec!["high_value_customer", "returning_customer"]);
+        assert_eq!(
+            m[0].conditions,
+            vec!["trait.lifetime_value gte 1000 [2450.5]"]
+        );
+        let m = with(&[
+            ("lifetime_orders", Observed::Num(14.0)),
+            ("days_since_last_order", Observed::Num(12.0)),
+        ]);
+        assert_eq!(ids(&m), vec!["frequent_buyer", "returning_customer"]);
+        let m = with(&[
+            ("lifetime_orders", Observed::Num(3.0)),
+            ("days_since_last_order", Observed::Num(400.0)),
+        ]);
+        assert_eq!(ids(&m), vec!["lapsed_customer", "returning_customer"]);
+        assert_eq!(ids(&with(&[])), vec!["returning_customer"]);
+    }
+
+    #[test]
+    fn trait_fields_must_be_declared_with_their_kind() {
+        let load = |traits: &str, field: &str, value: &str| {
+            RuleSet::from_json(&format!(
+                r#"{{"version":"t","traits":{traits},"segments":[{{"id":"s1","name":"S",
+                "filterRules":[{{"field":"{field}","operator":"eq","value":{value}}}]}}]}}"#
+            ))
+        };
+        let declared = r#"{"tier":{"kind":"label"}}"#;
+        assert!(load(declared, "trait.tier", "\"gold\"").is_ok());
+        let e = load(declared, "trait.tiers", "\"gold\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"s1\"") && e.contains("\"tiers\"") && e.contains("not declared"),
+            "{e}"
+        );
+        let e = load(declared, "trait.tier", "1").unwrap_err().to_string();
+        assert!(e.contains("needs a string"), "{e}");
+        let e = load(r#"{"Tier":{"kind":"label"}}"#, "trait.tier", "1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"Tier\""), "{e}");
+        let e = RuleSet::from_json(
+            r#"{"version":"t","segments":[{"name":"S","filterRules":[{"field":"trait.x","operator":"eq","value":1}]}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("not declared"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ from .discover.cli import write_json
 from .discover.discovery import discover
 from .discover.report import write_report
 from .discover.rules import build_rules_file
+from .drift_reference import drift_reference
 from .golden import build_golden, check_golden
 from .metrics import score
 from .model_card import write_model_card
@@ -166,6 +167,8 @@ def run() -> None:
         "metrics": metrics,
         "golden": golden,
     }
+    document["drift"] = drift_reference(train, document["features"], train["segment"].to_numpy(), cards["k"],
+                                        "reference-split training rows")
     path = manifest_writer.write_manifest(model_dir, document)
     write_model_card(model_dir / "README.md", document, cards, estimated, len(onnx_bytes),
                      float(frame[data.TARGET].mean()))

@@ -8,9 +8,9 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use edgeseg::core::classify::Classification;
 use edgeseg::core::config::StoreConfig;
-use edgeseg::core::features::{field_kind, Features, Observed};
+use edgeseg::core::features::{field_kind, Features};
 use edgeseg::core::headers;
-use edgeseg::core::model::features_from_json;
+use edgeseg::core::model::{features_from_json, features_to_json};
 use serde_json::{json, Value};
 
 use crate::cli::BundleArgs;
@@ -57,7 +57,7 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
     if args.json {
         let report = json!({
             "classification": to_json(&classification),
-            "features": features_to_json(&features),
+            "features": Value::Object(features_to_json(&features)),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -99,22 +99,6 @@ fn parse_features(text: &str) -> Result<Features> {
         }
     }
     Ok(features)
-}
-
-/// Feature values in the same JSON shape `--features` reads.
-fn features_to_json(features: &Features) -> Value {
-    features
-        .iter()
-        .map(|(name, value)| {
-            let value = match value {
-                Observed::Num(x) => json!(x),
-                Observed::Label(label) => json!(label),
-                Observed::List(items) => json!(items),
-            };
-            (name.to_string(), value)
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into()
 }
 
 /// The classification as JSON, field for field.

@@ -8,7 +8,9 @@ use edgeseg::core::bundle::TrustPolicy;
 use edgeseg::core::classify::LoadedBundle;
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
-use crate::{bundle_cmd, classify_cmd, eval, keys, publish, status};
+use crate::{
+    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, status, traits_cmd,
+};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +43,14 @@ enum Command {
     Rollback(ChannelArgs),
     /// What a running worker serves (--url) and the channel pointer in KV (--channel).
     Status(status::StatusArgs),
+    /// Drift of live traffic against the training data (PSI per input and for the
+    /// segment mix); exits non-zero at or above a level.
+    Drift(drift_cmd::DriftArgs),
+    /// Why a shopper got a header: replay a recorded classification with its bundle.
+    Explain(explain_cmd::ExplainArgs),
+    /// The store's customer traits in KV: publish a feed, delete a customer.
+    #[command(subcommand)]
+    Traits(traits_cmd::TraitsCommand),
 }
 
 impl Cli {
@@ -54,6 +64,9 @@ impl Cli {
             Command::Promote(args) => channel_cmd::run(args, Move::Promote),
             Command::Rollback(args) => channel_cmd::run(args, Move::Rollback),
             Command::Status(args) => status::run(args),
+            Command::Drift(args) => drift_cmd::run(args),
+            Command::Explain(args) => explain_cmd::run(args),
+            Command::Traits(command) => traits_cmd::run(command),
         }
     }
 }

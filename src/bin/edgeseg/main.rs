@@ -14,16 +14,20 @@ macro_rules! native_only {
 }
 
 native_only! {
+    mod admin_api;
     mod bundle_cmd;
     mod channel_cmd;
     mod classify_cmd;
     mod cli;
+    mod drift_cmd;
     mod eval;
+    mod explain_cmd;
     mod keys;
     mod metrics;
     mod publish;
     mod session_input;
     mod status;
+    mod traits_cmd;
     mod uci;
     mod wrangler;
 

@@ -300,10 +300,10 @@ fn repair_local(
 }
 
 /// A private scratch directory, removed when dropped.
-struct TempDir(PathBuf);
+pub struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> Result<TempDir> {
+    pub fn new(tag: &str) -> Result<TempDir> {
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
         let path = std::env::temp_dir().join(format!(
@@ -315,7 +315,7 @@ impl TempDir {
         Ok(TempDir(path))
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }

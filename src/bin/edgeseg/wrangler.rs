@@ -182,11 +182,35 @@ impl Wrangler {
         .map(drop)
     }
 
+    /// Removes `key` (a missing key is no error).
+    pub fn delete(&self, key: &str) -> Result<()> {
+        self.run_ok(&[os("key"), os("delete"), os(key)]).map(drop)
+    }
+
+    /// Every key starting with `prefix`, with its metadata (wrangler follows the pages).
+    pub fn list(&self, prefix: &str) -> Result<Vec<ListedKey>> {
+        let stdout = self.run_ok(&[os("key"), os("list"), os("--prefix"), os(prefix)])?;
+        serde_json::from_slice(&stdout).with_context(|| {
+            format!(
+                "`wrangler kv key list` printed no key list: {}",
+                plain(&stdout)
+            )
+        })
+    }
+
     /// `wrangler kv bulk put FILE`: a JSON array of `{key, value, base64}`.
     pub fn bulk_put(&self, file: &Path) -> Result<()> {
         self.run_ok(&[os("bulk"), os("put"), file.as_os_str().to_owned()])
             .map(drop)
     }
+}
+
+/// One key of `wrangler kv key list`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ListedKey {
+    pub name: String,
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
 }
 
 fn os(text: &str) -> OsString {
@@ -286,7 +310,8 @@ pub mod tests {
     /// A fake wrangler: a shell script over a directory-backed KV store. Every call's
     /// arguments are appended (one per line, then `--`) to `calls.log`; `kv key get`
     /// prints the stored value or `Value not found`; `put` stores the value or the file
-    /// at `--path`; `bulk put` copies the JSON file to `bulk-N.json` (the test decodes
+    /// at `--path`; `key delete` removes it; `key list` prints `list.json` (or `[]`);
+    /// `bulk put` copies the JSON file to `bulk-N.json` (the test decodes
     /// it) and stores nothing. With a file `fail` present, every call fails with its
     /// content on stderr.
     pub struct FakeWrangler {
@@ -309,6 +334,10 @@ case "$2 $3" in
     f="$d/kv/$(enc "$4")"
     if [ "$5" = "--path" ]; then cp "$6" "$f"; else printf '%s' "$5" > "$f"; fi
     echo "Writing the value" >&2 ;;
+  "key delete")
+    rm -f "$d/kv/$(enc "$4")" ;;
+  "key list")
+    if [ -f "$d/list.json" ]; then cat "$d/list.json"; else echo "[]"; fi ;;
   "bulk put")
     n=$(ls "$d" | grep -c '^bulk-')
     cp "$4" "$d/bulk-$n.json"
@@ -390,6 +419,11 @@ esac
                 .unwrap_or_default();
             keys.sort();
             keys
+        }
+
+        /// What `kv key list` prints from now on.
+        pub fn set_list(&self, json: &str) {
+            std::fs::write(self.dir.0.join("list.json"), json).expect("list file");
         }
 
         pub fn fail_with(&self, stderr: &str) {

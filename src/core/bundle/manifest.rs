@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::BundleError;
+use crate::core::drift::DriftReference;
 use crate::core::features::Kind;
 
 /// The only manifest `format` this build understands.
@@ -34,6 +35,9 @@ pub struct Manifest {
     pub metrics: Value,
     /// onnxruntime's outputs for a few rows, checked by [`crate::core::model::Model::verify_golden`].
     pub golden: Vec<GoldenVector>,
+    /// The training rows' distribution over fixed bins of every input and over the
+    /// segments, for drift (PSI) at the edge; optional, so older bundles still load.
+    pub drift: Option<DriftReference>,
 }
 
 /// Where the ONNX graph is and what its tensors are called.
@@ -172,6 +176,7 @@ impl Manifest {
             segments: required(&root, "segments")?,
             metrics: root.get("metrics").cloned().unwrap_or(Value::Null),
             golden: optional(&root, "golden")?.unwrap_or_default(),
+            drift: optional(&root, "drift")?,
         };
         manifest.check()?;
         Ok(manifest)
@@ -265,6 +270,12 @@ impl Manifest {
                     ),
                 ));
             }
+        }
+        if let Some(drift) = &self.drift {
+            let names: Vec<&str> = self.features.iter().map(FeatureSpec::name).collect();
+            drift
+                .check(&names, self.segments.len())
+                .map_err(|e| field_error(&e.field, &e.message))?;
         }
         Ok(())
     }
@@ -419,6 +430,24 @@ mod tests {
         let mut v = minimal();
         v.as_object_mut().expect("object").remove("segments");
         assert_eq!(field_of(parse(&v).unwrap_err()), "segments");
+    }
+
+    #[test]
+    fn a_drift_section_is_optional_and_checked() {
+        let mut v = minimal();
+        assert_eq!(parse(&v).expect("parses").drift, None);
+        v["drift"] = json!({
+            "source": "training rows", "rows": 10,
+            "inputs": [
+                { "name": "page_values", "edges": [0.0, 2.5], "reference": [0.6, 0.3, 0.1] },
+                { "name": "month", "categories": ["Nov", "Dec"], "reference": [0.5, 0.5, 0.0] }
+            ],
+            "segments": [1.0]
+        });
+        let drift = parse(&v).expect("parses").drift.expect("drift");
+        assert_eq!(drift.inputs[1].width(), 3);
+        v["drift"]["inputs"][0]["name"] = json!("nonsense");
+        assert_eq!(field_of(parse(&v).unwrap_err()), "drift.inputs[0].name");
     }
 
     #[test]

@@ -107,6 +107,22 @@ fn column_owner(model: &Model, col: usize) -> String {
     "past the last feature".into()
 }
 
+/// The inverse of [`features_from_json`]: the same JSON shape `--features` reads (a
+/// non-finite number becomes `null`).
+pub fn features_to_json(features: &Features) -> Map<String, Value> {
+    features
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Observed::Num(x) => serde_json::json!(x),
+                Observed::Label(label) => Value::String(label.clone()),
+                Observed::List(items) => serde_json::json!(items),
+            };
+            (name.to_string(), value)
+        })
+        .collect()
+}
+
 /// Feature values written as JSON (golden vectors, `edgeseg classify --features`):
 /// a number is `num` (a boolean counts as 0/1), a string a `label`, an array of
 /// strings a `list`.

@@ -1,0 +1,53 @@
+//! The worker's admin API (`/__edgeseg/admin/*`) as the CLI reads it: a base URL and the
+//! bearer token (`--token`, else `EDGESEG_ADMIN_TOKEN`), JSON back.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use serde_json::Value;
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+pub const TOKEN_VAR: &str = "EDGESEG_ADMIN_TOKEN";
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// Base URL of the worker, e.g. https://shop.example or http://127.0.0.1:8787.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The admin token; default: the EDGESEG_ADMIN_TOKEN environment variable.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+impl AdminArgs {
+    /// `GET URL{path}` with the bearer token; a non-2xx answer is an error naming the
+    /// status and the worker's own error body.
+    pub fn get_json(&self, path: &str) -> Result<Value> {
+        let token = match &self.token {
+            Some(token) => token.clone(),
+            None => std::env::var(TOKEN_VAR)
+                .with_context(|| format!("no admin token: pass --token or set {TOKEN_VAR}"))?,
+        };
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(TIMEOUT))
+            .build()
+            .new_agent();
+        let mut response = agent
+            .get(&url)
+            .header("authorization", &format!("Bearer {token}"))
+            .call()
+            .with_context(|| format!("GET {url}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_to_string()
+            .with_context(|| format!("reading the answer of GET {url}"))?;
+        if !(200..300).contains(&status) {
+            anyhow::bail!("GET {url} answered {status}: {}", body.trim());
+        }
+        serde_json::from_str(&body).with_context(|| format!("GET {url}: the answer is not JSON"))
+    }
+}
