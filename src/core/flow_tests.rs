@@ -92,7 +92,13 @@ fn a_visit_from_search_to_an_abandoned_cart() {
     assert!(new);
     let config = StoreConfig::default_store();
     assert!(!consent_withheld(None, Some("theme=dark"), &config));
-    let _ = in_holdout(&sid, &config);
+    // The holdout decision follows the configured share, and is stable per session.
+    let mut share = config.clone();
+    share.holdout.share = 1.0;
+    assert!(in_holdout(&sid, &share));
+    share.holdout.share = 0.0;
+    assert!(!in_holdout(&sid, &share));
+    assert_eq!(in_holdout(&sid, &config), in_holdout(&sid, &config));
 
     let mut w = Worker::new();
     let google = Some("https://www.google.com/");

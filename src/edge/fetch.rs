@@ -13,7 +13,7 @@ use crate::core::headers::render;
 use crate::core::identity::{
     consent_withheld, customer_key, customer_set_cookie, in_holdout, session_id,
 };
-use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::signals::{request_events, RequestInfo, Untracked};
 
 use super::error::{Code, Error};
 use super::settings::{self, Settings};
@@ -25,7 +25,7 @@ const FORM_READ_LIMIT: usize = 4096;
 /// What the worker says about one request.
 #[derive(Default)]
 struct Decision {
-    /// `edgeseg-*` headers for the origin and the client; empty for untracked requests.
+    /// `edgeseg-*` headers for the origin and the client.
     headers: Vec<(&'static str, String)>,
     set_cookies: Vec<String>,
     /// Present when the shopper consented and the config loaded: the response may teach
@@ -96,11 +96,9 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     }
     let info = request_info(req).await;
     let events = request_events(&info, config);
-    // `request_events` puts the request's client context first: no second UA parse.
-    let is_bot = matches!(events.first(), Some(Event::Request(client)) if client.is_bot());
-    if events.is_empty() || is_bot {
-        // Assets, HEAD, bots: nothing to count and nothing to say.
-        return Ok(Decision::default());
+    if let Some(why) = Untracked::of(&info, config, &events) {
+        // Bots, assets, HEAD: nothing to count; the origin still learns why.
+        return Ok(Decision::said(&Classification::bare(Reason::Untracked(why))));
     }
     let (session, is_new) = session_id(cookie.as_deref()).map_err(|e| Code::SessionId.because(e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings)?;

@@ -22,6 +22,7 @@ native_only! {
     mod drift_cmd;
     mod eval;
     mod explain_cmd;
+    mod http;
     mod keys;
     mod metrics;
     mod publish;

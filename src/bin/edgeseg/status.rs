@@ -2,17 +2,15 @@
 //! channel pointer in KV says, as one JSON object.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
 use serde_json::{json, Map, Value};
 
-use crate::channel_cmd;
+use crate::{channel_cmd, http};
 use crate::wrangler::{KvArgs, Wrangler};
 
 const HEALTH_PATH: &str = "/__edgeseg/health";
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Args)]
 pub struct StatusArgs {
@@ -79,53 +77,13 @@ fn status(args: &StatusArgs) -> Result<Value> {
 /// The worker's health JSON (any status: an unhealthy worker still says why).
 fn health(base: &str, cacert: Option<&Path>) -> Result<Value> {
     let url = format!("{}{HEALTH_PATH}", base.trim_end_matches('/'));
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        anyhow::bail!("{base}: expected an http:// or https:// URL");
-    }
-    let mut response = agent(cacert)?
-        .get(&url)
-        .header("accept", "application/json")
-        .header("user-agent", concat!("edgeseg/", env!("CARGO_PKG_VERSION")))
-        .call()
-        .with_context(|| format!("GET {url}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .read_to_vec()
-        .with_context(|| format!("reading the answer to GET {url}"))?;
+    let (status, body) = http::get(&url, None, cacert)?;
     serde_json::from_slice(&body).with_context(|| {
         format!(
             "GET {url}: HTTP {status}, not JSON: {}",
             String::from_utf8_lossy(&body[..body.len().min(200)])
         )
     })
-}
-
-/// An HTTP(S) client that reports every status as an answer (health says why it is
-/// unhealthy in its body) and trusts `cacert`'s authorities when given.
-fn agent(cacert: Option<&Path>) -> Result<ureq::Agent> {
-    let mut config = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false);
-    if let Some(path) = cacert {
-        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut roots = Vec::new();
-        for item in ureq::tls::parse_pem(&pem) {
-            if let ureq::tls::PemItem::Certificate(cert) =
-                item.with_context(|| format!("{}: not PEM", path.display()))?
-            {
-                roots.push(cert);
-            }
-        }
-        if roots.is_empty() {
-            anyhow::bail!("{}: no certificate in it", path.display());
-        }
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::from(roots))
-            .build();
-        config = config.tls_config(tls);
-    }
-    Ok(config.build().new_agent())
 }
 
 #[cfg(test)]
