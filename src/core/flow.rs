@@ -11,15 +11,16 @@ use crate::core::features::{compute, Features};
 use crate::core::identity::consent_withheld;
 use crate::core::page_stats::PageStats;
 use crate::core::session::SessionState;
-use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::signals::{request_events, Event, RequestInfo, Untracked};
 
 /// What a request asks of the session state, decided before any storage is touched.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prepared {
     /// `Sec-GPC: 1` or the consent cookie: store nothing, say so.
     ConsentWithheld,
-    /// Nothing to count (a static asset, `HEAD`, a bot): nothing to store or say.
-    Untracked,
+    /// Nothing to count (a bot, a static asset, `HEAD`): nothing is stored; the origin
+    /// is told why.
+    Untracked(Untracked),
     /// The request's events, to be recorded in the session state.
     Track(Vec<Event>),
 }
@@ -35,12 +36,9 @@ pub fn prepare(
         return Prepared::ConsentWithheld;
     }
     let events = request_events(request, config);
-    // `request_events` puts the request's client context first: no second UA parse.
-    let is_bot = matches!(events.first(), Some(Event::Request(client)) if client.is_bot());
-    if events.is_empty() || is_bot {
-        Prepared::Untracked
-    } else {
-        Prepared::Track(events)
+    match Untracked::of(request, config, &events) {
+        Some(why) => Prepared::Untracked(why),
+        None => Prepared::Track(events),
     }
 }
 
@@ -138,7 +136,7 @@ impl<'a> Replay<'a> {
                 );
                 true
             }
-            Prepared::ConsentWithheld | Prepared::Untracked => false,
+            Prepared::ConsentWithheld | Prepared::Untracked(_) => false,
         }
     }
 

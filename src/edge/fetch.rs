@@ -9,13 +9,14 @@ use worker::{Context, Date, Env, Method, Request};
 
 use crate::core::classify::{Classification, LoadedBundle, Reason};
 use crate::core::decision_log::DecisionRecord;
-use crate::core::features::{self, Features};
+use crate::core::features::Features;
+use crate::core::flow;
 use crate::core::headers::{self, render, render_with_id};
 use crate::core::identity::{
-    consent_withheld, customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
+    customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
     proven_customer_key, session_id, SessionId, SESSION_COOKIE,
 };
-use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::signals::{RequestInfo, Untracked};
 use crate::core::stats::Observation;
 
 use super::error::{Code, Error};
@@ -61,6 +62,14 @@ impl Decision {
                 features: None,
                 bundle: None,
             }),
+            ..Decision::default()
+        }
+    }
+
+    /// A request deliberately left alone: the origin learns why; nothing is counted.
+    fn untracked(why: Untracked) -> Self {
+        Decision {
+            headers: render(&Classification::bare(Reason::Untracked(why))),
             ..Decision::default()
         }
     }
@@ -152,24 +161,21 @@ async fn request_info(req: &Request) -> RequestInfo {
     }
 }
 
-/// Consent, session, one Durable Object round trip, features, model and rules.
+/// Consent, session, one Durable Object round trip, features, model and rules: the
+/// steps of `core::flow`, with the I/O between them.
 async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     let settings = settings::load(env).await?;
     let config = &settings.config;
     let cookie = header(req, "cookie");
-    if consent_withheld(header(req, "sec-gpc").as_deref(), cookie.as_deref(), config) {
-        return Ok(Decision::said(&Classification::bare(
-            Reason::ConsentWithheld,
-        )));
-    }
     let info = request_info(req).await;
-    let events = request_events(&info, config);
-    // `request_events` puts the request's client context first: no second UA parse.
-    let is_bot = matches!(events.first(), Some(Event::Request(client)) if client.is_bot());
-    if events.is_empty() || is_bot {
-        // Assets, HEAD, bots: nothing to count and nothing to say.
-        return Ok(Decision::default());
-    }
+    let events = match flow::prepare(&info, header(req, "sec-gpc").as_deref(), cookie.as_deref(), config) {
+        flow::Prepared::Track(events) => events,
+        flow::Prepared::ConsentWithheld => {
+            return Ok(Decision::said(&Classification::bare(Reason::ConsentWithheld)))
+        }
+        // Bots, assets, HEAD: nothing to count; the origin still learns why.
+        flow::Prepared::Untracked(why) => return Ok(Decision::untracked(why)),
+    };
     let (session, is_new) =
         session_id(cookie.as_deref(), &settings.keys).map_err(|e| Code::SessionId.because(e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings, info.now_ms);
@@ -178,12 +184,13 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     let stats = bundle.bundle().page_stats();
     let state = sessions::apply(env, object, events, info.now_ms, stats).await?;
 
-    let mut decision = if in_holdout(&session, config) {
-        Decision::said(&Classification::bare(Reason::Holdout))
-    } else {
-        let features = features::compute(&state, info.now_ms, config, stats);
-        let classification = bundle.classify(&features);
-        Decision::classified(env, object_name, info.now_ms, classification, features, bundle)
+    let holdout = in_holdout(&session, config);
+    let mut decision = match flow::conclude(&state, info.now_ms, config, &bundle, holdout) {
+        flow::Conclusion {
+            features: Some(features),
+            classification,
+        } => Decision::classified(env, object_name, info.now_ms, classification, features, bundle),
+        flow::Conclusion { classification, .. } => Decision::said(&classification),
     };
     if is_new {
         decision

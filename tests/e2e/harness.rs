@@ -502,6 +502,34 @@ pub fn signed_bundle_with(
     fs::write(dir.join("manifest.sig"), signature).expect("write signature");
 }
 
+/// Runs the `edgeseg` CLI against the worker's local KV store; its stdout. Fails with
+/// the CLI's stderr when it fails.
+pub fn cli(worker: &Worker, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
+        .args(args)
+        .arg("--local")
+        .arg("--persist-to")
+        .arg(&worker.state_dir)
+        .current_dir(repo_root())
+        .output()
+        .expect("run edgeseg");
+    assert!(
+        output.status.success(),
+        "edgeseg {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The `model` version a page's `edgeseg-version` header names; `(none)` without one.
+pub fn model_version(page: &Page) -> String {
+    page.header("edgeseg-version")
+        .and_then(|v| v.split("model=\"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .unwrap_or("(none)")
+        .to_string()
+}
+
 /// GETs `url` (with a bearer token if given) and parses the JSON body.
 pub fn get_json(url: &str, token: Option<&str>) -> serde_json::Value {
     let mut request = client().get(url);

@@ -12,7 +12,8 @@ use edgeseg::core::bundle::PublisherKey;
 use serde_json::Value;
 
 use crate::harness::{
-    client, config_without_holdout, get_json, repo_root, signed_bundle, Origin, Shopper, Worker,
+    cli, client, config_without_holdout, get_json, model_version, repo_root, signed_bundle, Origin,
+    Shopper, Worker,
 };
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
@@ -40,24 +41,6 @@ fn bundle(worker: &Worker, version: &str, seed: [u8; 32]) -> PathBuf {
     let dir = worker.state_dir.with_file_name(format!("bundle-{version}"));
     signed_bundle(&dir, version, seed);
     dir
-}
-
-/// Runs the `edgeseg` CLI against the worker's local KV store.
-fn cli(worker: &Worker, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
-        .args(args)
-        .arg("--local")
-        .arg("--persist-to")
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .output()
-        .expect("run edgeseg");
-    assert!(
-        output.status.success(),
-        "edgeseg {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Writes keys straight into the worker's KV, as anyone with KV access could: the
@@ -104,14 +87,6 @@ fn upload_raw(worker: &Worker, version: &str, dir: &Path) {
         })
         .collect();
     kv_put_raw(worker, &entries);
-}
-
-fn model_version(page: &crate::harness::Page) -> String {
-    page.header("edgeseg-version")
-        .and_then(|v| v.split("model=\"").nth(1))
-        .and_then(|v| v.split('"').next())
-        .unwrap_or("(none)")
-        .to_string()
 }
 
 /// Browses until the model version is `version`, at most `limit`; the time it took.
