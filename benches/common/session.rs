@@ -1,10 +1,11 @@
 //! A realistic session for benchmarks: a visit from search to the cart, replayed through
-//! the core's signals and session code as the worker drives it.
+//! `core::flow`, as the worker drives it.
 
 use edgeseg::core::config::StoreConfig;
+use edgeseg::core::flow::Replay;
 use edgeseg::core::page_stats::PageStats;
 use edgeseg::core::session::SessionState;
-use edgeseg::core::signals::{request_events, RequestInfo};
+use edgeseg::core::signals::RequestInfo;
 
 /// 2026-11-21 12:00 UTC.
 pub const T0: i64 = 1_795_262_400_000;
@@ -20,7 +21,7 @@ pub fn browsing_session(config: &StoreConfig, stats: &PageStats) -> SessionState
         ("POST", "/cart/add", "product=302"),
         ("GET", "/cart", ""),
     ];
-    let mut state = SessionState::default();
+    let mut replay = Replay::new(config, stats);
     for (i, (method, path, query)) in pages.iter().enumerate() {
         let now_ms = T0 + 45_000 * i as i64;
         let request = RequestInfo {
@@ -34,7 +35,7 @@ pub fn browsing_session(config: &StoreConfig, stats: &PageStats) -> SessionState
             now_ms,
             ..RequestInfo::default()
         };
-        state.apply_all(&request_events(&request, config), now_ms, config, stats);
+        replay.request(&request);
     }
-    state
+    replay.state().clone()
 }

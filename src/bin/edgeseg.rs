@@ -35,11 +35,17 @@ mod keys;
 #[path = "edgeseg/metrics.rs"]
 mod metrics;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/otto.rs"]
+mod otto;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/publish.rs"]
 mod publish;
 #[cfg(not(target_arch = "wasm32"))]
-#[path = "edgeseg/session_input.rs"]
-mod session_input;
+#[path = "edgeseg/recording.rs"]
+mod recording;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/replay_cmd.rs"]
+mod replay_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/status.rs"]
 mod status;
@@ -49,6 +55,12 @@ mod traits_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/uci.rs"]
 mod uci;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/uci_visit.rs"]
+mod uci_visit;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/visits.rs"]
+mod visits;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/wrangler.rs"]
 mod wrangler;

@@ -101,6 +101,10 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("cart_adds", Kind::Num),
     ("cart_removes", Kind::Num),
     ("checkouts", Kind::Num),
+    ("cart_views", Kind::Num),
+    ("cart_duration", Kind::Num),
+    ("checkout_duration", Kind::Num),
+    ("search_duration", Kind::Num),
     ("distinct_products", Kind::Num),
     ("distinct_categories", Kind::Num),
     ("avg_price_viewed", Kind::Num),
@@ -152,16 +156,17 @@ impl Features {
     }
 }
 
-/// UCI's "Administrative" pages: the shopper's own account, cart and checkout.
-const ADMINISTRATIVE: &[PageType] = &[PageType::Account, PageType::Cart, PageType::Checkout];
+/// UCI's "Administrative" pages: the shopper's own account. Cart, checkout and search are
+/// funnel stages of their own (`cart_views`, `checkouts`, `searches` and their
+/// durations): counting them here made a purchase look like account housekeeping.
+const ADMINISTRATIVE: &[PageType] = &[PageType::Account];
 /// UCI's "Informational" pages.
 const INFORMATIONAL: &[PageType] = &[PageType::Info];
-/// UCI's "ProductRelated" pages: everything that shows products.
+/// UCI's "ProductRelated" pages: the pages that show products, search results aside.
 const PRODUCT_RELATED: &[PageType] = &[
     PageType::Home,
     PageType::Category,
     PageType::Product,
-    PageType::Search,
     PageType::Sale,
 ];
 
@@ -179,7 +184,9 @@ const PRODUCT_RELATED: &[PageType] = &[
 ///   before any request).
 /// - `visitor_type`: `Returning_Visitor` after an earlier visit or for a known customer.
 /// - `session_duration`: seconds from the visit's first to its latest request.
-/// - `checkouts`: checkout page views; `distinct_products` saturates at 64.
+/// - `checkouts`, `cart_views`: checkout and cart page views; `cart_duration`,
+///   `checkout_duration`, `search_duration`: seconds on those page types.
+/// - `distinct_products` saturates at 64.
 /// - `avg_price_viewed`: mean of the known prices of product views (0 if none).
 pub fn compute(
     state: &SessionState,
@@ -248,6 +255,10 @@ pub fn compute(
     num("cart_adds", f64::from(visit.cart_adds));
     num("cart_removes", f64::from(visit.cart_removes));
     num("checkouts", f64::from(visit.views_of(PageType::Checkout)));
+    num("cart_views", f64::from(visit.views_of(PageType::Cart)));
+    num("cart_duration", seconds(&[PageType::Cart]));
+    num("checkout_duration", seconds(&[PageType::Checkout]));
+    num("search_duration", seconds(&[PageType::Search]));
     // Stored sets are capped on insert; the `min`s keep a tampered state in bounds too.
     num(
         "distinct_products",
@@ -410,7 +421,8 @@ mod tests {
         assert_eq!(n("product_related_duration"), 300.0);
         assert_eq!(n("informational"), 1.0);
         assert_eq!(n("informational_duration"), 60.0);
-        assert_eq!(n("administrative"), 1.0);
+        assert_eq!(n("administrative"), 0.0);
+        assert_eq!((n("cart_views"), n("cart_duration")), (1.0, 0.0));
         assert_eq!(n("administrative_duration"), 0.0);
         assert_eq!(n("page_views"), 6.0);
         assert_eq!(n("session_duration"), 360.0);

@@ -5,8 +5,9 @@ use crate::core::beacon::parse_beacon;
 use crate::core::classify::{Classification, Reason};
 use crate::core::config::StoreConfig;
 use crate::core::features::{compute, Observed};
+use crate::core::flow::{beacon_events, prepare, record, Prepared};
 use crate::core::headers::render;
-use crate::core::identity::{consent_withheld, in_holdout, session_id};
+use crate::core::identity::{consent_withheld, session_id};
 use crate::core::page_stats::PageStats;
 use crate::core::rules::RuleSet;
 use crate::core::session::{SessionState, Stored};
@@ -61,12 +62,10 @@ impl Worker {
             ..RequestInfo::default()
         };
         let mut state = self.load();
-        state.apply_all(
-            &request_events(&req, &self.config),
-            at,
-            &self.config,
-            &self.stats,
-        );
+        let Prepared::Track(events) = prepare(&req, None, None, &self.config) else {
+            return Vec::new();
+        };
+        record(&mut state, &events, at, &self.config, &self.stats);
         self.stored = Some(state.to_stored());
         let features = compute(&state, at, &self.config, &self.stats);
         let matches = self.rules.evaluate(&features);
@@ -79,20 +78,18 @@ impl Worker {
 
     fn beacon(&mut self, body: &str, at: i64) {
         let mut state = self.load();
-        state.admit_beacon(at, &self.config.beacon).unwrap();
-        let events = parse_beacon(body.as_bytes(), &self.config.beacon).unwrap();
-        state.apply_all(&events, at, &self.config, &self.stats);
+        let events = beacon_events(&mut state, body.as_bytes(), at, &self.config).unwrap();
+        record(&mut state, &events, at, &self.config, &self.stats);
         self.stored = Some(state.to_stored());
     }
 }
 
 #[test]
 fn a_visit_from_search_to_an_abandoned_cart() {
-    let (sid, new) = session_id(Some("theme=dark")).unwrap();
+    let (_, new) = session_id(Some("theme=dark")).unwrap();
     assert!(new);
     let config = StoreConfig::default_store();
     assert!(!consent_withheld(None, Some("theme=dark"), &config));
-    let _ = in_holdout(&sid, &config);
 
     let mut w = Worker::new();
     let google = Some("https://www.google.com/");
@@ -229,6 +226,9 @@ fn junk_input_never_panics() {
             now_ms: T0 + round as i64,
         };
         let mut state = SessionState::default();
+        if let Prepared::Track(events) = prepare(&req, Some(&text), Some(&text), &config) {
+            record(&mut state, &events, req.now_ms, &config, &stats);
+        }
         state.apply_all(&request_events(&req, &config), req.now_ms, &config, &stats);
         let _ = compute(&state, req.now_ms, &config, &stats);
     }

@@ -5,7 +5,8 @@
 //! worker shell (`crate::edge`, wasm32 only) and the CLI (`src/bin/edgeseg.rs`) both
 //! call in, never the other way round.
 //!
-//! How the worker drives it, per request:
+//! How the worker drives it, per request (`flow` holds these steps as I/O-free
+//! functions that the worker, the CLI, the benches and the tests share):
 //! 1. `headers::is_reserved` -> drop client-sent `edgeseg-*` headers.
 //! 2. `identity::consent_withheld`, `identity::session_id`, `identity::in_holdout`.
 //! 3. `signals::request_events(&RequestInfo, &StoreConfig)` (or `beacon::parse_beacon`).
@@ -23,6 +24,7 @@ pub mod config;
 pub mod decision_log;
 pub mod drift;
 pub mod features;
+pub mod flow;
 #[cfg(test)]
 mod flow_tests;
 pub mod headers;

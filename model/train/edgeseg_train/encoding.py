@@ -5,8 +5,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# Fields the edge can reproduce. The anonymised UCI codes (operating_systems, browser,
-# region, traffic_type) are left out on purpose: live traffic cannot produce UCI's codes.
+# The model's inputs: behaviour the edge computes faithfully from a visit's requests and
+# beacons (docs/contracts.md section 1). No calendar field (UCI's one year cannot teach the
+# store's calendar), no page-stats field (UCI's page values are derived from its own
+# transactions), no UCI code (live traffic cannot produce them). `visitor_type` (new or
+# returning) rather than `previous_visits`: UCI only tells the two apart, and a count it
+# never saw above 1 would be extrapolated. Cart and checkout are funnel stages of their
+# own, taught by the documented priors of priors.json where UCI has no such events.
 NUM_TRANSFORMS = {
     "administrative": "log1p",
     "administrative_duration": "log1p",
@@ -14,15 +19,15 @@ NUM_TRANSFORMS = {
     "informational_duration": "log1p",
     "product_related": "log1p",
     "product_related_duration": "log1p",
-    "bounce_rates": "identity",
-    "exit_rates": "identity",
-    "page_values": "log1p",
-    "special_day": "identity",
-    "weekend": "identity",
+    "session_duration": "log1p",
+    "cart_adds": "log1p",
+    "cart_views": "log1p",
+    "checkouts": "log1p",
 }
-LABEL_FIELDS = ("month", "visitor_type")
-MONTH_ORDER = ["Jan", "Feb", "Mar", "Apr", "May", "June", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-VISITOR_ORDER = ["New_Visitor", "Returning_Visitor"]
+# Count fields: their occlusion baseline is a whole number, a value the edge produces.
+COUNT_FIELDS = {"administrative", "informational", "product_related", "cart_adds", "cart_views", "checkouts"}
+# Label inputs with their categories in order; the baseline is the training mode.
+LABEL_FIELDS = {"visitor_type": ["New_Visitor", "Returning_Visitor"]}
 
 
 @dataclass
@@ -55,14 +60,9 @@ class FeatureSpec:
                            baseline=entry["baseline"])
 
 
-def _ordered(values, order):
-    seen = set(values)
-    known = [v for v in order if v in seen]
-    return known + sorted(seen - set(order))
-
-
 def fit_schema(train: pd.DataFrame, drop: tuple = ()) -> list:
-    """Means/stds after the transform, medians/modes as baselines, categories seen in training."""
+    """Means/stds after the transform; the training medians as occlusion baselines (whole
+    numbers for counts, so every baseline is a value the edge produces)."""
     specs = []
     for name, transform in NUM_TRANSFORMS.items():
         if name in drop:
@@ -70,15 +70,15 @@ def fit_schema(train: pd.DataFrame, drop: tuple = ()) -> list:
         raw = train[name].astype(float).to_numpy()
         values = _transform(raw, transform)
         std = float(values.std())
-        specs.append(FeatureSpec(name, "num", transform, float(values.mean()), std if std > 0 else 1.0,
-                                 baseline=float(np.median(raw))))
-    for name in LABEL_FIELDS:
-        if name in drop:
-            continue
-        order = MONTH_ORDER if name == "month" else VISITOR_ORDER
-        categories = _ordered(train[name].astype(str).unique(), order)
-        specs.append(FeatureSpec(name, "label", categories=categories,
-                                 baseline=str(train[name].astype(str).mode().iloc[0])))
+        baseline = float(np.median(raw))
+        if name in COUNT_FIELDS:
+            baseline = float(np.floor(baseline))
+        specs.append(FeatureSpec(name, "num", transform, round(float(values.mean()), 6),
+                                 round(std, 6) if std > 0 else 1.0, baseline=round(baseline, 3)))
+    for name, categories in LABEL_FIELDS.items():
+        if name not in drop:
+            specs.append(FeatureSpec(name, "label", categories=list(categories),
+                                     baseline=str(train[name].astype(str).mode().iloc[0])))
     return specs
 
 

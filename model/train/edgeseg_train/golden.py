@@ -1,7 +1,7 @@
-"""Golden vectors: real test rows with their raw fields, encoded input and onnxruntime outputs."""
+"""Golden vectors: replayed test rows with their raw fields, encoded input and onnxruntime outputs."""
 import numpy as np
 
-from .data import TARGET
+LABEL = "ordered"
 from .encoding import encode_row
 
 GOLDEN_ROWS = 16
@@ -19,7 +19,7 @@ def _raw(value):
 def pick_rows(test, segment_of_row: np.ndarray) -> list:
     """One buyer and one non-buyer per segment where they exist, then random rows up to 16."""
     rng = np.random.default_rng(SEED)
-    labels = test[TARGET].to_numpy()
+    labels = test[LABEL].to_numpy()
     chosen = []
     for segment in sorted(set(segment_of_row)):
         for outcome in (1, 0):

@@ -21,3 +21,13 @@ def uci_csv() -> Path:
             f"{UCI_RELATIVE} (the repository's data/ folder by default)"
         )
     return path
+
+
+OTTO_RELATIVE = Path("otto-sample") / "sessions.jsonl"
+
+
+def otto_jsonl() -> Path:
+    path = data_dir() / OTTO_RELATIVE
+    if not path.is_file():
+        raise FileNotFoundError(f"OTTO sample not found at {path}; set EDGESEG_DATA to the folder holding {OTTO_RELATIVE}")
+    return path

@@ -3,19 +3,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HIDDEN = (64, 32)
+HIDDEN = (32, 16)
 SEED = 0
 
 
 @dataclass
 class StudentConfig:
-    epochs: int = 80
-    batch: int = 256
+    epochs: int = 30
+    batch: int = 512
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
-    soft_weight: float = 0.7      # intent target = soft_weight * teacher + (1 - soft_weight) * label
-    segment_weight: float = 1.0   # weight of the segment cross-entropy next to the intent loss
-    table_share: float = 0.1      # share of training rows shown with page-stats-table rates/values
+    segment_weight: float = 0.5   # weight of the segment cross-entropy next to the intent loss
 
 
 def _sigmoid(z):
@@ -29,7 +27,7 @@ def _softmax(z):
 
 
 class Student:
-    """features -> 64 -> 32 (ReLU) -> intent (sigmoid, 1) and segment (softmax, K)."""
+    """features -> 32 -> 16 (ReLU) -> intent (sigmoid, 1) and segment (softmax, K)."""
 
     def __init__(self, width: int, segments: int, seed: int = SEED):
         rng = np.random.default_rng(seed)
@@ -52,8 +50,21 @@ class Student:
         _, zi, zs = self._forward(np.asarray(x, dtype=np.float64))
         return _sigmoid(zi)[:, 0], _softmax(zs)
 
-    def fit(self, x, intent_target, segment, config: StudentConfig = StudentConfig(), seed: int = SEED):
+    def logit(self, x):
+        """The intent head before its sigmoid (what calibration rescales)."""
+        return self._forward(np.asarray(x, dtype=np.float64))[1][:, 0]
+
+    def calibrate(self, scale: float, shift: float) -> "Student":
+        """Folds Platt scaling, sigmoid(scale * logit + shift), into the intent head."""
+        self.wi = self.wi * scale
+        self.bi = self.bi * scale + shift
+        return self
+
+    def fit(self, x, intent_target, segment, weight, config: StudentConfig = StudentConfig(),
+            seed: int = SEED):
+        """Adam on weighted BCE to soft intent targets plus the segment cross-entropy."""
         x = np.asarray(x, dtype=np.float64)
+        weight = np.asarray(weight, dtype=np.float64) * len(x) / float(np.sum(weight))
         k = self.ws.shape[1]
         onehot = np.eye(k)[segment]
         rng = np.random.default_rng(seed)
@@ -65,7 +76,8 @@ class Student:
             order = rng.permutation(len(x))
             for start in range(0, len(x), config.batch):
                 rows = order[start:start + config.batch]
-                grads = self._gradients(x[rows], intent_target[rows], onehot[rows], config.segment_weight)
+                grads = self._gradients(x[rows], intent_target[rows], onehot[rows], weight[rows],
+                                        config.segment_weight)
                 step += 1
                 for i, (p, g) in enumerate(zip(params, grads)):
                     g = g + config.weight_decay * p if p.ndim == 2 else g
@@ -74,11 +86,11 @@ class Student:
                     p -= config.learning_rate * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
         return self
 
-    def _gradients(self, x, target, onehot, segment_weight):
+    def _gradients(self, x, target, onehot, weight, segment_weight):
         acts, zi, zs = self._forward(x)
-        n = len(x)
-        d_zi = (_sigmoid(zi) - target[:, None]) / n            # BCE on a soft target
-        d_zs = segment_weight * (_softmax(zs) - onehot) / n      # cross-entropy on the segment
+        w = weight[:, None] / len(x)
+        d_zi = (_sigmoid(zi) - target[:, None]) * w                # weighted BCE on a soft target
+        d_zs = segment_weight * (_softmax(zs) - onehot) * w        # cross-entropy on the segment
         top = acts[-1]
         g_wi, g_bi = top.T @ d_zi, d_zi.sum(0)
         g_ws, g_bs = top.T @ d_zs, d_zs.sum(0)

@@ -50,19 +50,19 @@ def test_onnx_signature_matches_contract(manifest):
 def test_missing_feature_takes_its_baseline(manifest):
     specs = [encoding.FeatureSpec.from_manifest(f) for f in manifest["features"]]
     features = dict(manifest["golden"][0]["features"])
-    missing = features.pop("page_values")
-    baseline = {**features, "page_values": next(s.baseline for s in specs if s.name == "page_values")}
+    missing = features.pop("product_related")
+    baseline = {**features, "product_related": next(s.baseline for s in specs if s.name == "product_related")}
     assert encoding.encode_row(features, specs) == encoding.encode_row(baseline, specs)
     assert missing is not None
 
 
 def test_unseen_label_is_all_zeros(manifest):
     specs = [encoding.FeatureSpec.from_manifest(f) for f in manifest["features"]]
-    month = next(s for s in specs if s.name == "month")
-    row = encoding.encode_row({"month": "Jan"}, [month])
-    assert row == [0.0] * len(month.categories)
+    visitor = next(s for s in specs if s.name == "visitor_type")
+    row = encoding.encode_row({"visitor_type": "Other"}, [visitor])
+    assert row == [0.0] * len(visitor.categories)
 
 
 def test_manifest_hashes_match_files(manifest):
-    import manifest as manifest_tool
+    from edgeseg_train import bundle_manifest as manifest_tool
     assert manifest["files"] == manifest_tool.bundle_hashes(paths.MODEL_DIR)

@@ -14,7 +14,7 @@ use edgeseg::core::model::{features_from_json, features_to_json};
 use serde_json::{json, Value};
 
 use crate::cli::BundleArgs;
-use crate::session_input;
+use crate::recording::Recording;
 
 #[derive(Args)]
 #[group(id = "input", required = true, multiple = false, args = ["features", "session"])]
@@ -48,7 +48,8 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
                 None => StoreConfig::default_store(),
             };
-            session_input::features_of(&read_input(path)?, &config, loaded.bundle().page_stats())
+            Recording::parse(&read_input(path)?)
+                .and_then(|visit| visit.features(&config, loaded.bundle().page_stats()))
                 .with_context(|| format!("replaying {}", path.display()))?
         }
         (None, None) => bail!("pass --features or --session"),

@@ -9,7 +9,8 @@ use edgeseg::core::classify::LoadedBundle;
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
 use crate::{
-    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, status, traits_cmd,
+    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, replay_cmd, status,
+    traits_cmd,
 };
 
 #[derive(Parser)]
@@ -29,6 +30,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Classify one session and print what the worker would attach.
     Classify(classify_cmd::ClassifyArgs),
+    /// Replay visits (recordings, OTTO sessions or UCI rows) into one feature row per
+    /// request prefix, as CSV: the training data of the pipeline.
+    Replay(replay_cmd::ReplayArgs),
     /// Check or sign a bundle directory.
     #[command(subcommand)]
     Bundle(bundle_cmd::BundleCommand),
@@ -58,6 +62,7 @@ impl Cli {
         match self.command {
             Command::Eval(args) => eval::run(args),
             Command::Classify(args) => classify_cmd::run(args),
+            Command::Replay(args) => replay_cmd::run(args),
             Command::Bundle(command) => bundle_cmd::run(command),
             Command::Keygen(args) => keys::keygen(args),
             Command::Publish(args) => publish::run(args),

@@ -1,42 +1,43 @@
-//! `edgeseg eval`: the Rust inference path (CSV row -> `Features` -> encoding -> tract)
-//! scored against the UCI labels, so the shipped model's figures are re-measured where
-//! it actually runs.
-
-use std::path::PathBuf;
+//! `edgeseg eval`: replayed visits through the worker's own path (`core::flow` ->
+//! features -> encoding -> tract), scored against whether each visit ordered: AUC and
+//! average precision after 1, 3, 5 and 10 requests and at the visit's end, calibration
+//! (expected calibration error and the reliability table) at the end.
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use edgeseg::core::bundle::sha256_hex;
+use edgeseg::core::config::StoreConfig;
+use edgeseg::core::features::Features;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
 
 use crate::cli::BundleArgs;
-use crate::{metrics, uci};
+use crate::metrics;
+use crate::visits::{self, SourceArgs, UciArgs};
 
 /// Rows per tract run: large enough to amortise the call, small enough to show progress.
 const BATCH: usize = 512;
-/// Where the pipeline publishes the reference split's test rows, inside the bundle dir.
-const PUBLISHED_ROWS: &str = "split/test_rows.txt";
-/// The reference split's test rows of the UCI file whose sha256 is [`UCI_SHA256`],
-/// made with scikit-learn (see the file's header): the fallback when the bundle does
-/// not publish its own.
-const BUILT_IN_ROWS: &str = include_str!("uci_reference_test_rows.txt");
-const UCI_SHA256: &str = "44b29f6ac84d6491bcf8d78e3cd544c10df910fe518293454174876f25956c4f";
+/// "After k requests": each visit's row after min(k, its requests) requests.
+const PREFIXES: [usize; 4] = [1, 3, 5, 10];
+const BINS: usize = 10;
 
 #[derive(Args)]
 pub struct EvalArgs {
     #[command(flatten)]
     bundle: BundleArgs,
-    /// The UCI CSV (online_shoppers_intention.csv).
-    #[arg(long, value_name = "CSV")]
-    data: PathBuf,
-    /// Score every row instead of the reference split's test rows.
-    #[arg(long, conflicts_with = "rows")]
-    all: bool,
-    /// Row indices to score (0-based data rows, one per line). Default: the reference
-    /// split's test rows, from MODEL/split/test_rows.txt or, for the UCI file itself,
-    /// the built-in list.
-    #[arg(long, value_name = "FILE")]
-    rows: Option<PathBuf>,
+    #[command(flatten)]
+    source: SourceArgs,
+    #[command(flatten)]
+    uci: UciArgs,
+}
+
+/// One visit's scores: after each tracked request, and at its end.
+struct Scored {
+    ordered: bool,
+    steps: Vec<f32>,
+    end: f32,
+    cart_events: Option<usize>,
+    /// Cart adds the edge counted in the visit by its end.
+    visit_cart_adds: f64,
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
@@ -44,68 +45,107 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let model = loaded
         .model()
         .map_err(|e| anyhow::anyhow!("the model does not load: {e}"))?;
-    let text = std::fs::read_to_string(&args.data)
-        .with_context(|| format!("reading {}", args.data.display()))?;
-    let sessions = uci::parse(&text).with_context(|| format!("parsing {}", args.data.display()))?;
-    let (split, rows) = select_rows(&args, &text, sessions.len())?;
+    let config = StoreConfig::default_store();
+    let stats = loaded.bundle().page_stats();
+    let visits = visits::load(&args.source, &args.uci, false)?;
 
-    let progress = ProgressBar::new(rows.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
+    let progress = ProgressBar::new(visits.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} visits {elapsed}")
             .context("progress bar template")?,
     );
-    let mut scores = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(BATCH) {
-        let batch = chunk.iter().map(|&i| &sessions[i].features);
-        scores.extend(model.score_intents(batch).context("scoring a batch")?);
-        progress.inc(chunk.len() as u64);
+    let mut scored = Vec::with_capacity(visits.len());
+    let mut pending: Vec<(usize, Features)> = Vec::new();
+    let mut scores_of: Vec<Vec<f32>> = Vec::with_capacity(visits.len());
+    for (index, visit) in visits.iter().enumerate() {
+        let Some(ordered) = visit.ordered() else {
+            bail!("visit {}: no `ordered` label to score against", visit.id);
+        };
+        let rows = visit
+            .recording
+            .rows(&config, stats)
+            .with_context(|| format!("visit {}", visit.id))?;
+        let visit_cart_adds = rows
+            .last()
+            .and_then(|row| row.features.num("cart_adds"))
+            .unwrap_or(0.0);
+        scores_of.push(Vec::with_capacity(rows.len()));
+        pending.extend(rows.into_iter().map(|row| (index, row.features)));
+        scored.push(Scored {
+            ordered,
+            steps: Vec::new(),
+            end: 0.0,
+            cart_events: visit.cart_events,
+            visit_cart_adds,
+        });
+        if pending.len() >= BATCH || index + 1 == visits.len() {
+            let intents = model
+                .score_intents(pending.iter().map(|(_, f)| f))
+                .context("scoring a batch")?;
+            for ((owner, _), intent) in pending.drain(..).zip(intents) {
+                scores_of[owner].push(intent);
+            }
+        }
+        progress.inc(1);
     }
     progress.finish_and_clear();
+    for (visit, mut scores) in scored.iter_mut().zip(scores_of) {
+        // The last row of a visit is its end row; the others follow its requests.
+        visit.end = scores.pop().unwrap_or(0.0);
+        visit.steps = scores;
+    }
 
-    let labels: Vec<bool> = rows.iter().map(|&i| sessions[i].revenue).collect();
-    let positives = labels.iter().filter(|&&l| l).count();
-    let auc =
-        metrics::roc_auc(&scores, &labels).context("AUC needs both classes among the rows")?;
-    let ap = metrics::average_precision(&scores, &labels).context("no positive rows")?;
-    let report = serde_json::json!({
-        "model": loaded.bundle().manifest().version,
-        "data": args.data.display().to_string(),
-        "split": split,
-        "rows": rows.len(),
-        "positives": positives,
-        "auc": auc,
-        "average_precision": ap,
-    });
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    let labels: Vec<bool> = scored.iter().map(|v| v.ordered).collect();
+    let mut report = serde_json::Map::new();
+    report.insert("model".into(), json!(loaded.bundle().manifest().version));
+    report.insert("visits".into(), json!(scored.len()));
+    report.insert(
+        "orders".into(),
+        json!(labels.iter().filter(|&&l| l).count()),
+    );
+    for k in PREFIXES {
+        let scores: Vec<f32> = scored
+            .iter()
+            .map(|v| {
+                v.steps
+                    .get(k.min(v.steps.len()).saturating_sub(1))
+                    .copied()
+                    .unwrap_or(v.end)
+            })
+            .collect();
+        report.insert(format!("after_{k}"), ranking(&scores, &labels)?);
+    }
+    let end: Vec<f32> = scored.iter().map(|v| v.end).collect();
+    let mut at_end = ranking(&end, &labels)?;
+    at_end["ece"] = json!(metrics::expected_calibration_error(&end, &labels, BINS));
+    report.insert("end".into(), at_end);
+    report.insert(
+        "reliability".into(),
+        json!(metrics::reliability(&end, &labels, BINS)
+            .iter()
+            .map(|b| json!({ "bin": [b.low, b.high], "visits": b.count,
+                             "predicted": b.predicted, "observed": b.observed }))
+            .collect::<Vec<_>>()),
+    );
+    if scored.iter().all(|v| v.cart_events.is_some()) {
+        // OTTO: the cart-add counts intent has to rank at least as well as.
+        let in_visit: Vec<f32> = scored.iter().map(|v| v.visit_cart_adds as f32).collect();
+        report.insert("cart_adds_in_visit".into(), ranking(&in_visit, &labels)?);
+        let in_session: Vec<f32> = scored
+            .iter()
+            .map(|v| v.cart_events.unwrap_or(0) as f32)
+            .collect();
+        report.insert(
+            "cart_adds_in_session".into(),
+            ranking(&in_session, &labels)?,
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&Value::Object(report))?);
     Ok(())
 }
 
-/// Which rows to score, and a description of them for the report.
-fn select_rows(args: &EvalArgs, data: &str, row_count: usize) -> Result<(String, Vec<usize>)> {
-    if args.all {
-        return Ok(("all rows".into(), (0..row_count).collect()));
-    }
-    let published = args.bundle.dir.join(PUBLISHED_ROWS);
-    let path = args
-        .rows
-        .clone()
-        .or(published.is_file().then_some(published));
-    if let Some(path) = path {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading row indices {}", path.display()))?;
-        let rows = uci::parse_rows(&text, &path.display().to_string(), row_count)?;
-        return Ok((format!("rows listed in {}", path.display()), rows));
-    }
-    if sha256_hex(data.as_bytes()) != UCI_SHA256 {
-        bail!(
-            "{} is not the UCI file the built-in reference split belongs to, and {} has no \
-             {PUBLISHED_ROWS}: pass --rows FILE or --all",
-            args.data.display(),
-            args.bundle.dir.display()
-        );
-    }
-    let rows = uci::parse_rows(BUILT_IN_ROWS, "built-in reference rows", row_count)?;
-    Ok((
-        "reference test rows (stratified 80/20 on Revenue, random_state=42)".into(),
-        rows,
-    ))
+fn ranking(scores: &[f32], labels: &[bool]) -> Result<Value> {
+    let auc =
+        metrics::roc_auc(scores, labels).context("AUC needs both classes among the visits")?;
+    let ap = metrics::average_precision(scores, labels).context("no ordering visit")?;
+    Ok(json!({ "auc": auc, "average_precision": ap }))
 }

@@ -4,6 +4,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..json_files import write_json
 from . import DiscoveryError
 from .columns import load_table
 from .discovery import discover
@@ -39,13 +40,6 @@ def _parser():
     a.add_argument("--priority", type=int, default=50)
     a.add_argument("--strict", action="store_true", help="fail when a field is not an edge field")
     return parser
-
-
-def write_json(path: Path, document) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
 
 
 def run_discover(args) -> None:

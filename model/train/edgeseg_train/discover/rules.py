@@ -2,23 +2,13 @@
 import json
 import re
 
+from ..contract import KIND
 from . import DiscoveryError
 
 OPERATORS = {"eq", "gt", "lt", "gte", "lte", "in", "contains"}
 NUMERIC_OPERATORS = {"gt", "lt", "gte", "lte"}
 # docs/contracts.md section 1: every field a rule may use, with its kind.
-CONTRACT_FIELDS = {
-    **{n: "num" for n in (
-        "administrative", "administrative_duration", "informational", "informational_duration",
-        "product_related", "product_related_duration", "bounce_rates", "exit_rates", "page_values",
-        "special_day", "operating_systems", "browser", "region", "traffic_type", "weekend",
-        "page_views", "session_duration", "searches", "price_sorts", "filter_uses", "sale_views",
-        "compares", "cart_adds", "cart_removes", "checkouts", "distinct_products",
-        "distinct_categories", "avg_price_viewed", "max_scroll_depth", "hovers",
-        "previous_visits", "is_customer")},
-    "month": "label", "visitor_type": "label", "device": "label", "traffic_source": "label",
-    "categories_viewed": "list",
-}
+CONTRACT_FIELDS = KIND
 ID_PATTERN = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 
 

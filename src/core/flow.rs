@@ -1,0 +1,166 @@
+//! The worker's per-request flow as I/O-free steps: [`prepare`] before the one
+//! session-state round trip, [`record`] inside it (the session object), [`conclude`]
+//! after it. The worker, `edgeseg classify`, `replay` and `eval`, the benches and the
+//! tests all call these, so a feature row computed offline is the row the worker
+//! classified on. [`Replay`] strings them together for a recorded visit.
+
+use crate::core::beacon::{parse_beacon, BeaconError};
+use crate::core::classify::{Classification, LoadedBundle, Reason};
+use crate::core::config::StoreConfig;
+use crate::core::features::{compute, Features};
+use crate::core::identity::consent_withheld;
+use crate::core::page_stats::PageStats;
+use crate::core::session::SessionState;
+use crate::core::signals::{request_events, Event, RequestInfo};
+
+/// What a request asks of the session state, decided before any storage is touched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prepared {
+    /// `Sec-GPC: 1` or the consent cookie: store nothing, say so.
+    ConsentWithheld,
+    /// Nothing to count (a static asset, `HEAD`, a bot): nothing to store or say.
+    Untracked,
+    /// The request's events, to be recorded in the session state.
+    Track(Vec<Event>),
+}
+
+/// Consent, then the request's events; bots and assets are left untracked.
+pub fn prepare(
+    request: &RequestInfo,
+    sec_gpc: Option<&str>,
+    cookie: Option<&str>,
+    config: &StoreConfig,
+) -> Prepared {
+    if consent_withheld(sec_gpc, cookie, config) {
+        return Prepared::ConsentWithheld;
+    }
+    let events = request_events(request, config);
+    // `request_events` puts the request's client context first: no second UA parse.
+    let is_bot = matches!(events.first(), Some(Event::Request(client)) if client.is_bot());
+    if events.is_empty() || is_bot {
+        Prepared::Untracked
+    } else {
+        Prepared::Track(events)
+    }
+}
+
+/// A beacon batch's events, once the session's per-minute limit admits it.
+pub fn beacon_events(
+    state: &mut SessionState,
+    body: &[u8],
+    now_ms: i64,
+    config: &StoreConfig,
+) -> Result<Vec<Event>, BeaconError> {
+    state.admit_beacon(now_ms, &config.beacon)?;
+    parse_beacon(body, &config.beacon)
+}
+
+/// What the session object does with one batch of events: forget an expired profile,
+/// then count the events.
+pub fn record(
+    state: &mut SessionState,
+    events: &[Event],
+    now_ms: i64,
+    config: &StoreConfig,
+    stats: &PageStats,
+) {
+    state.forget_if_expired(now_ms, config);
+    state.apply_all(events, now_ms, config, stats);
+}
+
+/// The request's answer after the round trip: its features (none in the holdout) and
+/// the classification the headers carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conclusion {
+    pub features: Option<Features>,
+    pub classification: Classification,
+}
+
+/// Features -> model + rules -> classification; the holdout gets the baseline answer.
+pub fn conclude(
+    state: &SessionState,
+    now_ms: i64,
+    config: &StoreConfig,
+    loaded: &LoadedBundle,
+    in_holdout: bool,
+) -> Conclusion {
+    if in_holdout {
+        return Conclusion {
+            features: None,
+            classification: Classification::bare(Reason::Holdout),
+        };
+    }
+    let features = compute(state, now_ms, config, loaded.bundle().page_stats());
+    let classification = loaded.classify(&features);
+    Conclusion {
+        features: Some(features),
+        classification,
+    }
+}
+
+/// One visitor's recorded requests and beacons, replayed through [`prepare`] and
+/// [`record`] into a state of its own (no consent headers, no holdout).
+#[derive(Debug, Clone)]
+pub struct Replay<'a> {
+    config: &'a StoreConfig,
+    stats: &'a PageStats,
+    state: SessionState,
+    now_ms: i64,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(config: &'a StoreConfig, stats: &'a PageStats) -> Self {
+        Replay {
+            config,
+            stats,
+            state: SessionState::default(),
+            now_ms: 0,
+        }
+    }
+
+    /// A visitor the store has seen on `visits` earlier visits.
+    pub fn returning(mut self, visits: u32) -> Self {
+        self.state.previous_visits = visits;
+        self
+    }
+
+    /// Replays one request; `false` when the worker would leave it untracked.
+    pub fn request(&mut self, request: &RequestInfo) -> bool {
+        self.now_ms = request.now_ms;
+        match prepare(request, None, None, self.config) {
+            Prepared::Track(events) => {
+                record(
+                    &mut self.state,
+                    &events,
+                    request.now_ms,
+                    self.config,
+                    self.stats,
+                );
+                true
+            }
+            Prepared::ConsentWithheld | Prepared::Untracked => false,
+        }
+    }
+
+    /// Replays one beacon batch, refused as the worker would refuse it.
+    pub fn beacon(&mut self, body: &[u8], now_ms: i64) -> Result<(), BeaconError> {
+        self.now_ms = now_ms;
+        let events = beacon_events(&mut self.state, body, now_ms, self.config)?;
+        record(&mut self.state, &events, now_ms, self.config, self.stats);
+        Ok(())
+    }
+
+    /// The features as of the latest request or beacon.
+    pub fn features(&self) -> Features {
+        compute(&self.state, self.now_ms, self.config, self.stats)
+    }
+
+    /// The classification the worker would attach now.
+    pub fn conclude(&self, loaded: &LoadedBundle) -> Conclusion {
+        conclude(&self.state, self.now_ms, self.config, loaded, false)
+    }
+
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+}
