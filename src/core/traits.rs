@@ -1,4 +1,4 @@
-//! What the store's history says about a customer (contract section 6): a batch feed of
+//! What the store's history says about a customer (contract section 7): a batch feed of
 //! traits (lifetime value, orders, the CRM's own segments) published to KV under the
 //! customer's keyed hash, read at the edge for logged-in customers and shown to the
 //! rules (and a model that lists them) as `trait.<name>` fields.

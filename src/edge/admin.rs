@@ -2,7 +2,8 @@
 //! (`EDGESEG_ADMIN_TOKEN`); without the secret they do not exist (404).
 //!
 //! - `GET /__edgeseg/admin/sessions/{s:<sid>|c:<key>}`: the stored state (access request).
-//! - `DELETE` the same: erase it (erasure request).
+//! - `DELETE` the same: erase it (erasure request), and for `c:<key>` the customer's
+//!   traits in KV too.
 //! - `GET /__edgeseg/admin/audit[?limit=N]`: the model audit trail, oldest first (the
 //!   last N records, default 200): every publication, activation, rejection, promotion
 //!   and rollback.
@@ -90,6 +91,12 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
         );
     }
     let method = req.method();
+    if let (Method::Delete, Some(customer)) = (&method, name.strip_prefix("c:")) {
+        // A customer's erasure covers the traits the store published for them.
+        if let Err(e) = super::traits::erase(env, customer).await {
+            return json_error(503, "kv_unavailable", e);
+        }
+    }
     let call = super::sessions::call(env, name, method, "/state", None);
     match call.await {
         Ok((200, text)) if req.method() == Method::Get => raw_json(200, &text),

@@ -7,17 +7,18 @@ use std::rc::Rc;
 
 use worker::{Context, Date, Env, Method, Request, Url};
 
-use crate::core::classify::{Classification, Reason};
+use crate::core::classify::{Classification, LoadedBundle, Reason};
 use crate::core::features;
 use crate::core::headers::render;
 use crate::core::identity::{
     consent_withheld, customer_key, customer_set_cookie, in_holdout, session_id,
 };
 use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::traits::Traits;
 
 use super::bindings::ORIGIN_VAR;
 use super::settings::{self, Settings};
-use super::{admin, beacon, failures, health, models, proxy, sessions};
+use super::{admin, beacon, failures, health, models, proxy, sessions, traits};
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
 const FORM_READ_LIMIT: usize = 4096;
@@ -182,6 +183,7 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
         session_id(cookie.as_deref()).map_err(|e| Failure::new("session_id", e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings)
         .map_err(|e| Failure::new("customer_key", e))?;
+    let customer = object.customer_key.clone();
     let bundle = models::for_session(&session).map_err(|e| Failure::new("model_unavailable", e))?;
     let stats = bundle.bundle().page_stats();
     let state = sessions::apply(env, object, events, info.now_ms, stats)
@@ -191,7 +193,10 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
     let classification = if in_holdout(&session, config) {
         Classification::bare(Reason::Holdout)
     } else {
-        let features = features::compute(&state, info.now_ms, config, stats);
+        let mut features = features::compute(&state, info.now_ms, config, stats);
+        if let Some(customer) = &customer {
+            customer_traits(env, customer, &bundle).await.apply_to(&mut features);
+        }
         bundle.classify(&features)
     };
     let mut decision = Decision::said(&classification);
@@ -200,6 +205,20 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
     }
     decision.may_store = Some(Rc::clone(&settings));
     Ok(decision)
+}
+
+/// A logged-in customer's traits as the bundle's rules declare them. Failing to read
+/// them costs the request its traits (logged, counted), never its classification.
+async fn customer_traits(env: &Env, customer: &str, bundle: &LoadedBundle) -> Traits {
+    let Some(rules) = bundle.bundle().rules() else {
+        return Traits::default();
+    };
+    traits::for_customer(env, customer, rules.traits())
+        .await
+        .unwrap_or_else(|e| {
+            failures::record("kv_unavailable", &e);
+            Traits::default()
+        })
 }
 
 /// The origin named a logged-in customer in a response header: remember its keyed hash

@@ -8,7 +8,7 @@ use worker::{Env, Method};
 
 use super::bindings::KV_BINDING;
 use super::failures::{self, FailureRecord};
-use super::{models, sessions, settings};
+use super::{models, sessions, settings, traits};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -25,6 +25,8 @@ struct Health {
     model: models::ModelsHealth,
     config: BindingState,
     customer_join: bool,
+    /// Customer traits read by this isolate (KV reads, cache hits, values ignored).
+    traits: traits::TraitsHealth,
     bindings: Bindings,
     failures: BTreeMap<&'static str, FailureRecord>,
 }
@@ -98,6 +100,7 @@ pub async fn respond(env: &Env) -> web_sys::Response {
         model,
         config,
         customer_join,
+        traits: traits::health(),
         bindings,
         failures: failures::snapshot(),
     };

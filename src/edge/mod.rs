@@ -15,6 +15,7 @@ mod proxy;
 mod session_do;
 mod sessions;
 mod settings;
+mod traits;
 
 use worker::{event, Context, Env, Request};
 

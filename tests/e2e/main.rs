@@ -7,3 +7,4 @@ mod harness;
 mod models;
 mod pipeline;
 mod proxy;
+mod traits;

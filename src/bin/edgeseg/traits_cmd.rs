@@ -1,5 +1,5 @@
 //! `edgeseg traits publish FILE` and `edgeseg traits delete --customer ID`: the store's
-//! batch feed of customer traits into KV (contract section 6), through wrangler.
+//! batch feed of customer traits into KV (contract section 7), through wrangler.
 //!
 //! The whole file is checked before anything is written; each raw customer id is
 //! replaced here by the keyed hash the worker computes (`EDGESEG_CUSTOMER_KEY`), so raw

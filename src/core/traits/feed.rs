@@ -1,4 +1,4 @@
-//! The store's traits file (contract section 6), CSV or JSONL, checked whole against
+//! The store's traits file (contract section 7), CSV or JSONL, checked whole against
 //! the schema: every problem is reported with its line and field, and a file with any
 //! problem yields no records, so nothing is written.
 //!
