@@ -195,7 +195,9 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
     } else {
         let mut features = features::compute(&state, info.now_ms, config, stats);
         if let Some(customer) = &customer {
-            customer_traits(env, customer, &bundle).await.apply_to(&mut features);
+            customer_traits(env, customer, &bundle)
+                .await
+                .apply_to(&mut features);
         }
         bundle.classify(&features)
     };

@@ -94,8 +94,8 @@ fn kv_reads(worker: &Worker) -> u64 {
         .unwrap_or_else(|| panic!("health has no traits.kv_reads: {health}"))
 }
 
-fn rules(page: &crate::harness::Page) -> &str {
-    page.header("edgeseg-rules").unwrap_or_default()
+fn rules(page: &crate::harness::Page) -> String {
+    page.header("edgeseg-rules").unwrap_or_default().to_string()
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn a_published_feed_reaches_logged_in_shoppers_only_and_erasure_removes_it() {
     let mut phone = Shopper::new(&worker.url);
     phone.get("/__origin/login?customer=alice");
     let page = phone.get("/product/101");
-    let header = rules(&page);
+    let header = &rules(&page);
     assert!(
         header.contains(r#"high_value_customer=("trait.lifetime_value gte 1000 [2450.5]")"#),
         "{header}"
@@ -145,7 +145,7 @@ fn a_published_feed_reaches_logged_in_shoppers_only_and_erasure_removes_it() {
     // Bob is no high-value customer; a customer who withholds consent is never read.
     let mut bob = Shopper::new(&worker.url);
     bob.get("/__origin/login?customer=bob");
-    let header = rules(&bob.get("/"));
+    let header = &rules(&bob.get("/"));
     assert!(!header.contains("high_value_customer"), "{header}");
     let mut private = Shopper::new(&worker.url);
     private.get("/__origin/login?customer=carol");
@@ -169,7 +169,7 @@ fn a_published_feed_reaches_logged_in_shoppers_only_and_erasure_removes_it() {
         .expect("admin erase");
     assert_eq!(erased.status().as_u16(), 200);
     assert_eq!(stored_traits(&worker, "alice"), None);
-    let header = rules(&phone.get("/product/103"));
+    let header = &rules(&phone.get("/product/103"));
     assert!(!header.contains("high_value_customer"), "{header}");
 
     // And through the CLI.
