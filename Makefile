@@ -12,7 +12,7 @@ RUST_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 BUNDLE_FILES := $(wildcard model/*.json model/*.onnx assets/*)
 BUILD_ID = $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: dev test bootstrap wasm fmt-check clippy unit demo-test pipeline-test e2e bench model clean
+.PHONY: dev test bootstrap wasm fmt-check clippy unit demo-test pipeline-test e2e deploy-check bench model clean
 
 ## Tools: installed once per machine into ~/.cache/edgeseg-tools (scripts/bootstrap.sh).
 $(TOOLS_ENV): scripts/bootstrap.sh Cargo.lock tools/package-lock.json
@@ -32,8 +32,8 @@ dev: $(WORKER)
 	ORIGIN="$(ORIGIN)" DEV_PORT="$(DEV_PORT)" ORIGIN_PORT="$(ORIGIN_PORT)" bash scripts/dev.sh
 
 ## make test: formatting, lints, native tests (Rust, the demo store, the ML pipeline),
-## the wasm build, end-to-end tests in workerd.
-test: fmt-check clippy unit demo-test pipeline-test wasm e2e
+## the wasm build, end-to-end tests in workerd, and what `wrangler deploy` would upload.
+test: fmt-check clippy unit demo-test pipeline-test wasm e2e deploy-check
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -55,6 +55,11 @@ pipeline-test:
 e2e: $(WORKER)
 	source $(TOOLS_ENV) && cargo test --locked --features e2e --test e2e -- --test-threads=1
 
+## The deployable bundle and wrangler.toml (bindings, Durable Object migrations) checked
+## as `wrangler deploy` would upload them, offline: no account, no network.
+deploy-check: $(WORKER)
+	source $(TOOLS_ENV) && "$$WRANGLER" deploy --dry-run --outdir target/deploy-dry-run
+
 ## make bench: the core natively (criterion), the core in wasm (V8 via Node's WASI), and
 ## latency direct vs through the worker in workerd (benches/load.rs). Figures: README.
 bench: $(WORKER)
@@ -62,6 +67,7 @@ bench: $(WORKER)
 	bash scripts/bench-wasm.sh
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-load.json cargo bench --locked --features e2e --bench load
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-swap.json cargo bench --locked --features e2e --bench swap
+	source $(TOOLS_ENV) && BENCH_OUT=target/bench-soak.json cargo bench --locked --features e2e --bench soak
 
 model:
 	bash model/train/build.sh

@@ -12,6 +12,10 @@
 //!   the same local workerd (`benches/floor/`): plain `fetch` to the origin, and for
 //!   pages one Durable Object read and write first. What edgeseg adds beyond the
 //!   platform is the difference to these.
+//! - `worker_pages_flush_every_request`: the pages through a second worker that flushes
+//!   its live aggregates (the dashboard's counts) after every request instead of at most
+//!   every 5 s; the flush runs in `waitUntil`, after the response, so a shopper should
+//!   not see the difference.
 //!
 //! `make bench` runs it. Each scenario runs `BENCH_CONNECTIONS` (2) client threads, each
 //! with its own keep-alive connection, for `BENCH_SECONDS` (10) per round, for
@@ -169,6 +173,9 @@ fn main() {
 
     let origin = Origin::start();
     let worker = Worker::start(&origin.url, &[]);
+    // The same worker flushing its live aggregates after every request (the default is
+    // at most every 5 s): the flush runs in waitUntil, after the response.
+    let flushing = Worker::start(&origin.url, &[("EDGESEG_STATS_FLUSH_SECS", "0")]);
     let floor_config = harness::repo_root().join("benches/floor/wrangler.toml");
     let floor = Worker::start_config(&origin.url, &[], floor_config.clone());
     let floor_state = Worker::start_config(&origin.url, &[("FLOOR_STATE", "1")], floor_config);
@@ -180,16 +187,18 @@ fn main() {
     // Warm both (isolate start, model plan, connection pools) before measuring.
     run(&origin.url, &pages, connections, 2);
     run(&worker.url, &pages, connections, 3);
+    run(&flushing.url, &pages, connections, 3);
     run(&floor.url, &pages, connections, 1);
     run(&floor_state.url, &pages, connections, 1);
 
-    let scenarios: [(&str, &str, &Vec<String>); 6] = [
+    let scenarios: [(&str, &str, &Vec<String>); 7] = [
         ("direct_assets", &origin.url, &assets),
         ("worker_assets", &worker.url, &assets),
         ("direct_pages", &origin.url, &pages),
         ("worker_pages", &worker.url, &pages),
         ("floor_assets", &floor.url, &assets),
         ("floor_pages", &floor_state.url, &pages),
+        ("worker_pages_flush_every_request", &flushing.url, &pages),
     ];
     let mut samples: Vec<Sample> = scenarios.iter().map(|_| Sample::default()).collect();
     for round in 0..rounds {
@@ -220,6 +229,10 @@ fn main() {
         "pass_through_over_floor_p99_ms": figure(1, "p99_ms") - figure(4, "p99_ms"),
         "pipeline_over_floor_p50_ms": figure(3, "p50_ms") - figure(5, "p50_ms"),
         "pipeline_over_floor_p99_ms": figure(3, "p99_ms") - figure(5, "p99_ms"),
+        // What a shopper pays for the dashboard: a flush of the live aggregates after
+        // every request against the default (at most every 5 s).
+        "stats_flush_every_request_added_p50_ms": figure(6, "p50_ms") - figure(3, "p50_ms"),
+        "stats_flush_every_request_added_p99_ms": figure(6, "p99_ms") - figure(3, "p99_ms"),
     });
     for ((name, _, _), summary) in scenarios.iter().zip(summaries) {
         report[*name] = summary;

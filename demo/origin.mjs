@@ -5,6 +5,13 @@
 //
 //   node demo/origin.mjs [--port N] [--host 127.0.0.1] [--log]
 //
+// Secrets, from the environment (both optional):
+//   EDGESEG_HEADER_KEY       the worker's header-signing secret: when set, a request that
+//                            carries edgeseg-* headers (or _ look-alikes) without a valid
+//                            edgeseg-signature is refused with 403 (demo/signature.mjs).
+//   EDGESEG_STORE_TOKEN_KEY  when set, login also sets the store-signed customer token
+//                            cookie `customer_token` the worker verifies.
+//
 // --port 0 picks a free port. On listen, prints exactly one line to stdout:
 //   edgeseg-demo-origin listening on http://127.0.0.1:PORT
 // SIGTERM / SIGINT close the server and exit 0. --log logs one line per request to stderr.
@@ -17,7 +24,7 @@
 //   /cart/add (product[, qty]) -> 303 /cart     /cart/remove (product) -> 303 /cart
 //   /checkout -> order confirmation, clears the cart
 //   /account/login (customer) -> 200, Set-Cookie customer_id=<id>; Path=/ and x-customer-id: <id>
-//   /account/logout -> 303 /account (GET also accepted)
+//   /account/logout -> 303 /account (GET also accepted), x-customer-logout: 1
 //   /consent (value=yes|no, return=/path) -> Set-Cookie consent=yes|no, 303 back
 // Cookies: demo_cart (cart "id:qty|id:qty", URI-encoded), customer_id, consent.
 //
@@ -42,8 +49,10 @@ import { Readable, pipeline } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { PRODUCT_BY_ID, CATEGORY_BY_SLUG, search } from './catalog.mjs';
 import * as pages from './pages.mjs';
+import { carriesEdgesegHeaders, customerToken, verify } from './signature.mjs';
 
 const FORM_LIMIT = 64 * 1024;
+const TOKEN_SECS = 30 * 86400;
 const CUSTOMER_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 const PONG = Buffer.from('pong');
 const PONG_HEADERS = ['content-type', 'text/plain', 'content-length', '4'];
@@ -152,9 +161,24 @@ function patternStream(n) {
   });
 }
 
+// Set-Cookie values of a login: the store's own cookie, and with a store token key the
+// signed token the worker may verify.
+function loginCookies(customer, tokenKey) {
+  const cookies = [`customer_id=${customer}; Path=/`];
+  if (tokenKey) {
+    const token = customerToken(tokenKey, customer, Math.floor(Date.now() / 1000) + TOKEN_SECS);
+    cookies.push(`customer_token=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${TOKEN_SECS}`);
+  }
+  return cookies;
+}
+const LOGOUT_HEADERS = {
+  'set-cookie': ['customer_id=; Path=/; Max-Age=0', 'customer_token=; Path=/; Max-Age=0'],
+  'x-customer-logout': '1',
+};
+
 // ---------- test endpoints ----------
 
-async function originEndpoint(req, res, path, query) {
+async function originEndpoint(req, res, path, query, keys) {
   const m = req.method;
   const only = (...methods) => { if (!methods.includes(m)) throw new HttpError(405, 'method not allowed', { allow: methods.join(', ') }); };
   switch (path) {
@@ -205,8 +229,10 @@ async function originEndpoint(req, res, path, query) {
     case '/__origin/login': {
       const customer = query.get('customer') ?? '';
       if (!CUSTOMER_RE.test(customer)) throw new HttpError(400, 'customer must be 1..64 of [A-Za-z0-9._@-]');
-      return sendJson(res, 200, { customer }, { 'set-cookie': `customer_id=${customer}; Path=/`, 'x-customer-id': customer });
+      return sendJson(res, 200, { customer }, { 'set-cookie': loginCookies(customer, keys.tokenKey), 'x-customer-id': customer });
     }
+    case '/__origin/logout':
+      return sendJson(res, 200, { logout: true }, LOGOUT_HEADERS);
     default:
       throw new HttpError(404, 'no such test endpoint');
   }
@@ -214,7 +240,7 @@ async function originEndpoint(req, res, path, query) {
 
 // ---------- store ----------
 
-async function store(req, res, path, query) {
+async function store(req, res, path, query, keys) {
   const m = req.method;
   const cookies = parseCookies(req.headers.cookie);
   const ctx = {
@@ -287,12 +313,12 @@ async function store(req, res, path, query) {
       if (!CUSTOMER_RE.test(customer)) return page(400, 'Sign in', pages.account(null, 'A customer id is 1 to 64 letters, digits or ._@- characters.'));
       ctx.customer = customer;
       // 200 rather than a redirect, so x-customer-id reaches the edge even if it follows redirects.
-      return page(200, 'Account', pages.account(customer), { 'set-cookie': `customer_id=${customer}; Path=/`, 'x-customer-id': customer });
+      return page(200, 'Account', pages.account(customer), { 'set-cookie': loginCookies(customer, keys.tokenKey), 'x-customer-id': customer });
     }
     case '/account/logout': {
       if (!get && !post) allow('GET, HEAD, POST');
       if (post) await readForm(req);
-      return redirect(res, 303, '/account', { 'set-cookie': 'customer_id=; Path=/; Max-Age=0' });
+      return redirect(res, 303, '/account', LOGOUT_HEADERS);
     }
     case '/consent': {
       if (!post) allow('POST');
@@ -309,14 +335,20 @@ async function store(req, res, path, query) {
 
 // ---------- server ----------
 
-async function route(req, res) {
+async function route(req, res, keys) {
   const url = req.url || '/';
   const q = url.indexOf('?');
   let path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   try { path = decodeURIComponent(path); } catch { throw new HttpError(400, 'bad path encoding'); }
-  if (path.startsWith('/__origin/')) return originEndpoint(req, res, path, query);
-  return store(req, res, path, query);
+  if (keys.headerKey && carriesEdgesegHeaders(req.headers)) {
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const lookAlike = Object.keys(req.headers).some((name) => /^edgeseg_/i.test(name));
+    const why = lookAlike ? 'look-alike header' : verify(keys.headerKey, req.method, rawPath, req.headers);
+    if (why) throw new HttpError(403, `edgeseg-* headers refused: signature ${why}`);
+  }
+  if (path.startsWith('/__origin/')) return originEndpoint(req, res, path, query, keys);
+  return store(req, res, path, query, keys);
 }
 
 function fail(req, res, err) {
@@ -328,7 +360,8 @@ function fail(req, res, err) {
     { 'content-type': 'text/plain; charset=utf-8', ...(err.headers || {}) });
 }
 
-export function createOrigin({ log = false } = {}) {
+export function createOrigin({ log = false, headerKey = '', tokenKey = '' } = {}) {
+  const keys = { headerKey, tokenKey };
   const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
     // The benchmark target first, before any parsing.
     if (req.url === '/__origin/ping' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -340,7 +373,7 @@ export function createOrigin({ log = false } = {}) {
       const t0 = process.hrtime.bigint();
       res.on('finish', () => console.error(`${req.method} ${req.url} ${res.statusCode} ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)}ms`));
     }
-    route(req, res).catch((err) => fail(req, res, err));
+    route(req, res, keys).catch((err) => fail(req, res, err));
   });
   server.keepAliveTimeout = 65_000; // longer than a proxy's idle timeout
   server.headersTimeout = 66_000;
@@ -372,7 +405,11 @@ function main(argv) {
   // A harness may close our pipes after reading the listen line; that must not kill us.
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
-  const server = createOrigin({ log });
+  const server = createOrigin({
+    log,
+    headerKey: process.env.EDGESEG_HEADER_KEY || '',
+    tokenKey: process.env.EDGESEG_STORE_TOKEN_KEY || '',
+  });
   server.on('error', (err) => { console.error(`edgeseg-demo-origin: ${err.message}`); process.exit(1); });
   server.listen(port, host, () => {
     const { port: actual } = server.address();

@@ -157,10 +157,27 @@ ensure_npm_tools() {
   printf '%s' "$dir/node_modules/.bin"
 }
 
+# Headless Chromium for the dashboard's end-to-end test (Debian's package; elsewhere,
+# CHROMIUM=/path/to/chromium). Returns its path.
+ensure_chromium() {
+  local browser=${CHROMIUM:-}
+  if [ -z "$browser" ]; then
+    browser=$(command -v chromium || command -v chromium-browser || true)
+  fi
+  if [ -z "$browser" ] && have apt-get; then
+    log "installing chromium (apt) for the dashboard's end-to-end test"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    browser=$(command -v chromium || true)
+  fi
+  [ -n "$browser" ] || die "chromium is needed for the end-to-end tests: install it or set CHROMIUM"
+  printf '%s' "$browser"
+}
+
 main() {
   mkdir -p "$TOOLS"
   have cargo || die "cargo is needed: install Rust (https://rustup.rs) or Debian's cargo"
-  local wasm_path worker_build wasm_bindgen npm_bin wbg_version
+  local wasm_path worker_build wasm_bindgen npm_bin wbg_version chromium
   wasm_path=$(ensure_wasm_target)
   # Debug build: worker-build only orchestrates the other tools, and it installs 10x faster.
   worker_build=$(ensure_cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked --debug)
@@ -168,6 +185,7 @@ main() {
   [ -n "$wbg_version" ] || die "no wasm-bindgen in Cargo.lock"
   wasm_bindgen=$(ensure_cargo_tool wasm-bindgen-cli "$wbg_version" wasm-bindgen)
   npm_bin=$(ensure_npm_tools)
+  chromium=$(ensure_chromium)
   cat >"$ROOT/.tools.env.partial" <<EOF
 # Written by scripts/bootstrap.sh; sourced by the Makefile. Do not commit.
 export EDGESEG_TOOLS='$TOOLS'
@@ -177,6 +195,7 @@ export WASM_BINDGEN_BIN='$wasm_bindgen'
 export ESBUILD_BIN='$npm_bin/esbuild'
 export WASM_OPT_BIN='$npm_bin/wasm-opt'
 export WRANGLER='$npm_bin/wrangler'
+export CHROMIUM='$chromium'
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_TELEMETRY_DISABLED=1
 export WRANGLER_SEND_ERROR_REPORTS=false

@@ -8,8 +8,18 @@ source .tools.env
 DEV_PORT=${DEV_PORT:-8787}
 ORIGIN_PORT=${ORIGIN_PORT:-8788}
 
+# The secrets the demo store shares with the worker, from the worker's .dev.vars (which
+# wrangler reads itself): the store then checks edgeseg-signature and signs its tokens.
+# Without .dev.vars (zero config) neither side has them: see README, "Trust".
+dev_var() {
+  [ -f .dev.vars ] || return 0
+  sed -n "s/^$1[[:space:]]*=[[:space:]]*//p" .dev.vars | tail -n 1 | sed 's/^"\(.*\)"$/\1/'
+}
+
 if [ -z "${ORIGIN:-}" ]; then
-  node demo/origin.mjs --host 127.0.0.1 --port "$ORIGIN_PORT" &
+  EDGESEG_HEADER_KEY="$(dev_var EDGESEG_HEADER_KEY)" \
+  EDGESEG_STORE_TOKEN_KEY="$(dev_var EDGESEG_STORE_TOKEN_KEY)" \
+    node demo/origin.mjs --host 127.0.0.1 --port "$ORIGIN_PORT" &
   origin_pid=$!
   trap 'kill "$origin_pid" 2>/dev/null || true' EXIT INT TERM
   ORIGIN="http://127.0.0.1:$ORIGIN_PORT"

@@ -1,3 +1,4 @@
 pub mod core;
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+// The shell is wasm32 only; native test builds compile its error-code table alone.
+#[cfg(any(all(target_arch = "wasm32", target_os = "unknown"), test))]
 mod edge;

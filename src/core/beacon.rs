@@ -35,6 +35,10 @@ pub enum BeaconError {
     },
     #[error("more than {per_minute} batches in a minute")]
     RateLimited { per_minute: u32 },
+    #[error("content type {0:?}: send application/json or text/plain")]
+    UnsupportedType(String),
+    #[error("the body did not arrive within {0} ms")]
+    SlowBody(u32),
 }
 
 impl BeaconError {
@@ -43,6 +47,8 @@ impl BeaconError {
         match self {
             BeaconError::TooLarge { .. } => 413,
             BeaconError::RateLimited { .. } => 429,
+            BeaconError::UnsupportedType(_) => 415,
+            BeaconError::SlowBody(_) => 408,
             _ => 400,
         }
     }
@@ -57,12 +63,64 @@ impl BeaconError {
             BeaconError::UnknownType { .. } => "unknown_type",
             BeaconError::BadValue { .. } => "bad_value",
             BeaconError::RateLimited { .. } => "rate_limited",
+            BeaconError::UnsupportedType(_) => "unsupported_media_type",
+            BeaconError::SlowBody(_) => "body_timeout",
         }
     }
 
     /// `{"error": code, "detail": "events[3].depth: must be 0..100"}`.
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.code(), "detail": self.to_string() }).to_string()
+    }
+}
+
+/// The media types a beacon may be sent as (contract §5): `application/json`, and
+/// `text/plain` (what `navigator.sendBeacon` sends a string as). Parameters such as
+/// `charset` are allowed; anything else, or no type at all, is refused with 415.
+pub fn check_content_type(value: Option<&str>) -> Result<(), BeaconError> {
+    let essence = value
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match essence.as_str() {
+        "application/json" | "text/plain" => Ok(()),
+        _ => Err(BeaconError::UnsupportedType(
+            value.unwrap_or("").chars().take(64).collect(),
+        )),
+    }
+}
+
+/// A body read chunk by chunk that refuses to grow past the limit, so a chunked body
+/// (no `Content-Length`) is cut off at the first byte over, not read whole first.
+#[derive(Debug)]
+pub struct BoundedBody {
+    max: usize,
+    bytes: Vec<u8>,
+}
+
+impl BoundedBody {
+    pub fn new(max: usize) -> BoundedBody {
+        BoundedBody {
+            max,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Appends a chunk; `TooLarge` (with the size so far) as soon as the limit is passed.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BeaconError> {
+        let size = self.bytes.len().saturating_add(chunk.len());
+        if size > self.max {
+            return Err(BeaconError::TooLarge {
+                size,
+                max: self.max,
+            });
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
@@ -271,6 +329,47 @@ mod tests {
                 .len(),
             50
         );
+    }
+
+    #[test]
+    fn only_the_contract_content_types_are_accepted() {
+        for ok in [
+            "application/json",
+            "text/plain",
+            "text/plain;charset=UTF-8",
+            "Application/JSON ; charset=utf-8",
+        ] {
+            assert_eq!(check_content_type(Some(ok)), Ok(()), "{ok}");
+        }
+        for bad in [
+            None,
+            Some(""),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("image/png"),
+            Some("application/jsonx"),
+            Some("text/plainx"),
+        ] {
+            let err = check_content_type(bad).unwrap_err();
+            assert_eq!(
+                (err.status(), err.code()),
+                (415, "unsupported_media_type"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bounded_body_stops_at_the_first_byte_over() {
+        let mut body = BoundedBody::new(8);
+        body.push(b"1234").unwrap();
+        body.push(b"5678").unwrap();
+        let err = body.push(b"9").unwrap_err();
+        assert_eq!(err, BeaconError::TooLarge { size: 9, max: 8 });
+        let mut body = BoundedBody::new(8);
+        body.push(b"{}").unwrap();
+        assert_eq!(body.into_bytes(), b"{}");
+        assert_eq!(BeaconError::SlowBody(5000).status(), 408);
     }
 
     #[test]

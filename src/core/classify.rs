@@ -6,7 +6,7 @@
 
 use crate::core::bundle::{Bundle, BundleError, BundleFiles, TrustPolicy};
 use crate::core::features::Features;
-use crate::core::model::{GoldenReport, Model, ModelError};
+use crate::core::model::{Attribution, GoldenReport, Model, ModelError};
 use crate::core::rules::SegmentMatch;
 
 /// Why the headers say what they say, in the spirit of OpenFeature's resolution reasons.
@@ -35,17 +35,6 @@ impl Reason {
             Reason::Error => "ERROR",
         }
     }
-}
-
-/// One signal's contribution to the intent score, signed, with the observed value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attribution {
-    /// Feature name (a `features` field name, e.g. `product_related_duration`).
-    pub feature: String,
-    /// Change in intent probability this signal causes against the baseline.
-    pub contribution: f32,
-    /// The session's value of the feature, for display (numbers only; labels are coded).
-    pub value: f64,
 }
 
 /// Everything the worker attaches to a request, before it becomes header text.

@@ -364,21 +364,30 @@ impl Default for ConsentConfig {
     }
 }
 
-/// Where a logged-in customer's id is found.
+/// Where a logged-in customer is learnt, and how a logout is seen. A customer id is only
+/// ever taken from a proof: the origin's response header, or a store-signed token in a
+/// cookie (verified with `EDGESEG_STORE_TOKEN_KEY`); a raw id in a cookie grants nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CustomerConfig {
-    /// Cookie carrying the store's customer id.
-    pub cookie: Option<String>,
-    /// Origin response header carrying it (read from the origin's response).
+    /// Cookie carrying the store-signed token `<id>.<expires>.<hmac>` (contract §7).
+    #[serde(alias = "cookie")]
+    pub token_cookie: Option<String>,
+    /// Origin response header carrying the logged-in customer's id.
     pub origin_header: Option<String>,
+    /// Paths (exact) whose request logs the customer out: the device is unlinked.
+    pub logout_paths: Vec<String>,
+    /// Origin response header whose presence logs the customer out.
+    pub logout_header: Option<String>,
 }
 
 impl Default for CustomerConfig {
     fn default() -> Self {
         CustomerConfig {
-            cookie: Some("customer_id".into()),
+            token_cookie: Some("customer_token".into()),
             origin_header: Some("x-customer-id".into()),
+            logout_paths: strings(&["/account/logout", "/logout"]),
+            logout_header: Some("x-customer-logout".into()),
         }
     }
 }
@@ -560,9 +569,9 @@ impl StoreConfig {
         if !is_cookie_name(&self.consent.cookie) {
             return Err(invalid("consent.cookie", "not a valid cookie name"));
         }
-        if let Some(name) = &self.customer.cookie {
+        if let Some(name) = &self.customer.token_cookie {
             if !is_cookie_name(name) {
-                return Err(invalid("customer.cookie", "not a valid cookie name"));
+                return Err(invalid("customer.token_cookie", "not a valid cookie name"));
             }
         }
         Ok(())

@@ -7,11 +7,11 @@ use crate::core::config::StoreConfig;
 use crate::core::features::{compute, Observed};
 use crate::core::flow::{beacon_events, prepare, record, Prepared};
 use crate::core::headers::render;
-use crate::core::identity::{consent_withheld, session_id};
+use crate::core::identity::{consent_withheld, session_id, WorkerKeys};
 use crate::core::page_stats::PageStats;
 use crate::core::rules::RuleSet;
 use crate::core::session::{SessionState, Stored};
-use crate::core::signals::{request_events, RequestInfo};
+use crate::core::signals::RequestInfo;
 
 const T0: i64 = 1_795_262_400_000; // 2026-11-21 12:00 UTC
 const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -86,7 +86,8 @@ impl Worker {
 
 #[test]
 fn a_visit_from_search_to_an_abandoned_cart() {
-    let (_, new) = session_id(Some("theme=dark")).unwrap();
+    let keys = WorkerKeys::ephemeral().unwrap();
+    let (_, new) = session_id(Some("theme=dark"), &keys).unwrap();
     assert!(new);
     let config = StoreConfig::default_store();
     assert!(!consent_withheld(None, Some("theme=dark"), &config));
@@ -163,7 +164,8 @@ fn a_returning_visit_after_the_timeout() {
 /// and rules files) must never panic. A small deterministic generator, no crate needed.
 #[test]
 fn junk_input_never_panics() {
-    use crate::core::identity::{cookie, SessionId};
+    use crate::core::identity::WorkerKeys;
+    use crate::core::identity::{cookie, request_customer_key, verify_store_token, SessionId};
 
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
@@ -183,6 +185,7 @@ fn junk_input_never_panics() {
             .collect()
     };
     let config = StoreConfig::default_store();
+    let keys = WorkerKeys::from_secret(b"k").unwrap();
     let stats = PageStats::default();
     let templates = [
         r#"{"v":1,"events":[{"type":"dwell","page":"#,
@@ -207,7 +210,9 @@ fn junk_input_never_panics() {
         let _ = RuleSet::from_json(&mixed);
         let _ = PageStats::from_json(&mixed);
         let _ = cookie(&text, "edgeseg_sid");
-        let _ = SessionId::from_cookie_header(Some(&text));
+        let _ = SessionId::from_cookie_header(Some(&text), &keys);
+        let _ = request_customer_key(Some(&text), &config, &keys, Some(b"k"), T0);
+        let _ = verify_store_token(&text, b"k", T0);
         let _ = consent_withheld(Some(&text), Some(&text), &config);
 
         let req = RequestInfo {
@@ -229,7 +234,6 @@ fn junk_input_never_panics() {
         if let Prepared::Track(events) = prepare(&req, Some(&text), Some(&text), &config) {
             record(&mut state, &events, req.now_ms, &config, &stats);
         }
-        state.apply_all(&request_events(&req, &config), req.now_ms, &config, &stats);
         let _ = compute(&state, req.now_ms, &config, &stats);
     }
 }

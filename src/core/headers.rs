@@ -14,7 +14,10 @@
 //! edgeseg-version: model="2026.11.21-1", rules="2026.11.21-1"
 //! ```
 
+use hmac::{Hmac, Mac};
 use sfv::{Decimal, DictSerializer, Integer, ItemSerializer, KeyRef, StringRef, TokenRef};
+use sha2::Sha256;
+use thiserror::Error;
 
 use crate::core::classify::{Classification, Reason};
 
@@ -29,14 +32,117 @@ pub const VERSION: &str = "edgeseg-version";
 pub const ERROR: &str = "edgeseg-error";
 /// The classification id of a decision the worker recorded (`crate::core::decision_log`).
 pub const ID: &str = "edgeseg-id";
+/// `t=<unix secs>, v1="<hex HMAC-SHA256>"`: lets the origin check the other headers
+/// came from the worker (contract section 4, "Signature").
+pub const SIGNATURE: &str = "edgeseg-signature";
 
-/// Whether a header name belongs to edgeseg (case-insensitive prefix match), so the
-/// worker must strip it from client requests before anything else happens.
+/// Whether a header name belongs to edgeseg, so the worker strips it from client
+/// requests before anything else happens: any case, and `_` standing for `-` (CGI,
+/// WSGI and Rack servers read `edgeseg_segment` as `edgeseg-segment`).
 pub fn is_reserved(name: &str) -> bool {
     name.len() >= PREFIX.len()
         && name
-            .get(..PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
+            .bytes()
+            .zip(PREFIX.bytes())
+            .all(|(a, b)| a.to_ascii_lowercase() == b || (a == b'_' && b == b'-'))
+}
+
+/// Why a signature header does not hold (origin side; the worker only signs).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("no edgeseg-signature header")]
+    Missing,
+    #[error("edgeseg-signature is not `t=<secs>, v1=\"<hex>\"`")]
+    Malformed,
+    #[error("edgeseg-signature is {0} s away from now")]
+    Stale(i64),
+    #[error("edgeseg-signature does not match")]
+    Mismatch,
+}
+
+/// The string the signature covers, one field per line: `edgeseg-v1`, the method, the
+/// path (no query), the timestamp, then every `edgeseg-*` header but the signature as
+/// `name:value`, names lower-case and sorted. Contract section 4.
+pub fn canonical<N: AsRef<str>, V: AsRef<str>>(
+    method: &str,
+    path: &str,
+    timestamp_secs: i64,
+    headers: &[(N, V)],
+) -> String {
+    let mut lines: Vec<(String, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_ref().to_ascii_lowercase(), v.as_ref()))
+        .filter(|(n, _)| n.starts_with(PREFIX) && n != SIGNATURE)
+        .collect();
+    lines.sort();
+    let mut text = format!("edgeseg-v1\n{method}\n{path}\n{timestamp_secs}");
+    for (name, value) in lines {
+        text.push('\n');
+        text.push_str(&name);
+        text.push(':');
+        text.push_str(value);
+    }
+    text
+}
+
+fn mac(key: &[u8], canonical: &str) -> Hmac<Sha256> {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(canonical.as_bytes());
+    mac
+}
+
+/// The `edgeseg-signature` value for `headers` on a request `method path` at `now_secs`.
+pub fn sign<N: AsRef<str>, V: AsRef<str>>(
+    key: &[u8],
+    method: &str,
+    path: &str,
+    now_secs: i64,
+    headers: &[(N, V)],
+) -> String {
+    let text = canonical(method, path, now_secs, headers);
+    let tag = hex::encode(mac(key, &text).finalize().into_bytes());
+    format!("t={now_secs}, v1=\"{tag}\"")
+}
+
+/// Checks a signature as an origin would: well-formed, within `max_skew_secs` of now,
+/// and the MAC of the received `edgeseg-*` headers (the reference for the Node and
+/// Python checks in the README).
+pub fn verify<N: AsRef<str>, V: AsRef<str>>(
+    key: &[u8],
+    method: &str,
+    path: &str,
+    now_secs: i64,
+    max_skew_secs: i64,
+    headers: &[(N, V)],
+) -> Result<(), SignatureError> {
+    let value = headers
+        .iter()
+        .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(SIGNATURE))
+        .map(|(_, v)| v.as_ref())
+        .ok_or(SignatureError::Missing)?;
+    let (t, tag) = parse_signature(value).ok_or(SignatureError::Malformed)?;
+    let skew = now_secs.saturating_sub(t);
+    if skew.saturating_abs() > max_skew_secs {
+        return Err(SignatureError::Stale(skew));
+    }
+    let tag = hex::decode(tag).map_err(|_| SignatureError::Malformed)?;
+    mac(key, &canonical(method, path, t, headers))
+        .verify_slice(&tag)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+/// `t=<secs>, v1="<64 hex>"` -> (secs, hex).
+fn parse_signature(value: &str) -> Option<(i64, &str)> {
+    let (t, v1) = value.split_once(',')?;
+    let t = t.trim().strip_prefix("t=")?;
+    let v1 = v1.trim().strip_prefix("v1=\"")?.strip_suffix('"')?;
+    let digits = !t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit());
+    let hex = v1.len() == 64 && v1.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(digits && hex) {
+        return None;
+    }
+    Some((t.parse().ok()?, v1))
 }
 
 /// A decimal with at most 3 fractional digits; `None` for NaN, infinities, or values
@@ -185,7 +291,7 @@ fn versions(c: &Classification) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::classify::Attribution;
+    use crate::core::model::Attribution;
     use crate::core::rules::SegmentMatch;
     use sfv::{BareItem, Dictionary, Item, ListEntry, Parser};
 
@@ -396,6 +502,9 @@ mod tests {
             "EdgeSeg-Reason",
             "EDGESEG-",
             "edgeseg-x-anything",
+            "edgeseg_segment",
+            "EDGESEG_REASON",
+            "Edgeseg_Signature",
         ] {
             assert!(is_reserved(name), "{name}");
         }
@@ -405,8 +514,104 @@ mod tests {
             "content-type",
             "",
             "édgeseg-x",
+            "edgeseg.segment",
+            "edgesegsegment",
         ] {
             assert!(!is_reserved(name), "{name}");
         }
+    }
+
+    #[test]
+    fn signatures_cover_method_path_time_and_every_header() {
+        let headers = render(&example());
+        let key = b"shared secret";
+        let t = 1_764_000_000;
+        let mut sent: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect();
+        sent.push((
+            SIGNATURE.into(),
+            sign(key, "GET", "/product/42", t, &headers),
+        ));
+        sent.push(("cookie".into(), "not signed".into()));
+        assert_eq!(
+            verify(key, "GET", "/product/42", t + 30, 300, &sent),
+            Ok(())
+        );
+        assert_eq!(
+            verify(key, "POST", "/product/42", t, 300, &sent),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(key, "GET", "/product/43", t, 300, &sent),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"other", "GET", "/product/42", t, 300, &sent),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(key, "GET", "/product/42", t + 301, 300, &sent),
+            Err(SignatureError::Stale(301))
+        );
+        // A header added, changed or dropped breaks it.
+        let mut added = sent.clone();
+        added.push(("EdgeSeg-Extra".into(), "x".into()));
+        let mut changed = sent.clone();
+        changed[1].1 = "vip;confidence=1".into();
+        let dropped: Vec<_> = sent.iter().skip(1).cloned().collect();
+        for tampered in [added, changed, dropped] {
+            assert_eq!(
+                verify(key, "GET", "/product/42", t, 300, &tampered),
+                Err(SignatureError::Mismatch)
+            );
+        }
+        let unsigned: Vec<_> = headers.clone();
+        assert_eq!(
+            verify(key, "GET", "/", t, 300, &unsigned),
+            Err(SignatureError::Missing)
+        );
+        for junk in ["", "t=1", "t=x, v1=\"00\"", "v1=\"00\", t=1", "t=1, v1=00"] {
+            let with = vec![(SIGNATURE, junk.to_string())];
+            assert_eq!(
+                verify(key, "GET", "/", t, 300, &with),
+                Err(SignatureError::Malformed),
+                "{junk}"
+            );
+        }
+    }
+
+    /// docs/contracts.md section 4, "Signature"; demo/signature.test.mjs checks the same.
+    #[test]
+    fn the_contract_example_vector() {
+        let headers = [
+            (REASON, "MODEL"),
+            (SEGMENT, "focused_buyer;confidence=0.812;intent=0.344"),
+        ];
+        assert_eq!(
+            sign(
+                b"contract-example-key",
+                "GET",
+                "/product/42",
+                1_764_000_000,
+                &headers
+            ),
+            r#"t=1764000000, v1="f79dde637c0f441a833b2945da27c854238ca5e32cd23fee8c1085f6628667cd""#
+        );
+    }
+
+    #[test]
+    fn the_canonical_string_is_the_documented_one() {
+        let headers = [
+            ("edgeseg-segment", "a"),
+            ("Edgeseg-Reason", "MODEL"),
+            ("edgeseg-signature", "ignored"),
+            ("accept", "ignored"),
+        ];
+        assert_eq!(
+            canonical("GET", "/p/1", 1_764_000_000, &headers),
+            "edgeseg-v1\nGET\n/p/1\n1764000000\nedgeseg-reason:MODEL\nedgeseg-segment:a"
+        );
     }
 }

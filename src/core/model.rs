@@ -12,8 +12,18 @@ pub use golden::{features_from_json, features_to_json, GoldenReport, TOLERANCE};
 pub use plan::{Plan, Scores};
 
 use crate::core::bundle::{GoldenVector, Manifest};
-use crate::core::classify::Attribution;
 use crate::core::features::Features;
+
+/// One signal's contribution to the intent score, signed, with the observed value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    /// Feature name (a `features` field name, e.g. `product_related_duration`).
+    pub feature: String,
+    /// Change in intent probability this signal causes against the baseline.
+    pub contribution: f32,
+    /// The session's value of the feature, for display (numbers only; labels are coded).
+    pub value: f64,
+}
 
 /// Why the model could not be built or run. `code()` is what the headers carry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -111,7 +111,7 @@ pub struct Segment {
 pub struct RuleSet {
     version: String,
     segments: Vec<Segment>,
-    /// The customer traits the rules may use as `trait.<name>` (contract section 7).
+    /// The customer traits the rules may use as `trait.<name>` (contract section 8).
     traits: TraitSchema,
 }
 

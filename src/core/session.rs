@@ -289,11 +289,16 @@ impl SessionState {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Whether nothing was ever counted here (a new visitor, or a forgotten one).
+    pub fn is_empty(&self) -> bool {
+        self.last_seen_ms == 0
+    }
+
     /// Forgets a visitor not seen for longer than `ttl.customer_secs` (the cookie's
     /// lifetime): storage may outlive it, the profile must not. `true` when reset.
     pub fn forget_if_expired(&mut self, now_ms: i64, config: &StoreConfig) -> bool {
-        let expired = self.last_seen_ms != 0
-            && now_ms.saturating_sub(self.last_seen_ms) > config.ttl.customer_ms();
+        let expired =
+            !self.is_empty() && now_ms.saturating_sub(self.last_seen_ms) > config.ttl.customer_ms();
         if expired {
             *self = SessionState::default();
         }
@@ -554,6 +559,18 @@ mod tests {
             &StoreConfig::default_store(),
             &PageStats::default(),
         );
+    }
+
+    #[test]
+    fn a_state_is_empty_until_something_is_counted_and_again_once_forgotten() {
+        let config = StoreConfig::default_store();
+        let mut s = SessionState::default();
+        assert!(s.is_empty());
+        apply(&mut s, &[view("/", PageType::Home)], T0);
+        assert!(!s.is_empty());
+        let gone = T0 + config.ttl.customer_ms() + MIN;
+        assert!(s.forget_if_expired(gone, &config));
+        assert!(s.is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! What the store's history says about a customer (contract section 7): a batch feed of
+//! What the store's history says about a customer (contract section 8): a batch feed of
 //! traits (lifetime value, orders, the CRM's own segments) published to KV under the
-//! customer's keyed hash, read at the edge for logged-in customers and shown to the
-//! rules (and a model that lists them) as `trait.<name>` fields.
+//! customer's keyed hash, for the edge to read for logged-in customers and show to the
+//! rules (and a model that lists them) as `trait.<name>` fields, which the rules and the
+//! bundle check already accept.
 //!
 //! The schema is declared in the rules file's `traits` object (or a schema file of the
 //! same shape), so the rules that use a trait and its declaration travel together in

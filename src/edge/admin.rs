@@ -3,7 +3,10 @@
 //!
 //! - `GET /__edgeseg/admin/sessions/{s:<sid>|c:<key>}`: the stored state (access request).
 //! - `DELETE` the same: erase it (erasure request), and for `c:<key>` the customer's
-//!   traits in KV too.
+//!   traits in KV too. Any other method: 405.
+//! - `GET /__edgeseg/admin/dashboard.json?window=hour|day`: what the dashboard shows.
+//! - `GET /__edgeseg/admin/drift`: the serving model's drift, last hour and day.
+//! - `GET /__edgeseg/admin/explain/{id}`: a classification's decision record.
 //! - `GET /__edgeseg/admin/audit[?limit=N]`: the model audit trail, oldest first (the
 //!   last N records, default 200): every publication, activation, rejection, promotion
 //!   and rollback.
@@ -12,14 +15,21 @@ use sha2::{Digest, Sha256};
 use worker::{Env, Method, Request};
 
 use crate::core::channel::{AuditRecord, AUDIT_PREFIX};
+use crate::core::decision_log::DecisionId;
 
 use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING};
-use super::fetch::{json_error, raw_json};
+use super::dashboard::{self, Window};
+use super::error::{Code, Result, ResultExt};
+use super::session_protocol::Operation;
+use super::{decisions, respond, sessions, traits};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
+const EXPLAIN_PREFIX: &str = "/__edgeseg/admin/explain/";
+const DASHBOARD_DATA_PATH: &str = "/__edgeseg/admin/dashboard.json";
+const DRIFT_PATH: &str = "/__edgeseg/admin/drift";
 
-/// Compares digests, so the time taken says nothing about the token.
-fn token_matches(given: &str, expected: &str) -> bool {
+/// Compares digests, so the time taken says nothing about the secret.
+pub fn same_secret(given: &str, expected: &str) -> bool {
     Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
@@ -34,36 +44,71 @@ fn is_object_name(name: &str) -> bool {
     }
 }
 
-/// `Err(())` when the token is not configured or does not match.
-pub fn authorize(req: &Request, env: &Env) -> Result<(), web_sys::Response> {
-    let Ok(expected) = env.secret(ADMIN_TOKEN_SECRET).map(|s| s.to_string()) else {
-        return Err(json_error(
-            404,
-            "not_found",
-            "admin endpoints are disabled".into(),
-        ));
-    };
+/// The configured admin token; without one the admin endpoints and the dashboard do
+/// not exist (`not_found`).
+pub fn configured_token(env: &Env) -> Result<String> {
+    match env.secret(ADMIN_TOKEN_SECRET).map(|s| s.to_string()) {
+        Ok(token) if !token.is_empty() => Ok(token),
+        _ => Err(Code::NotFound.because("admin endpoints are disabled")),
+    }
+}
+
+/// Passes the bearer token or the dashboard's sign-in cookie; `not_found` when the
+/// token is not configured, `unauthorized` when neither matches.
+pub fn authorize(req: &Request, env: &Env) -> Result<()> {
+    let expected = configured_token(env)?;
     let given = req
         .headers()
         .get("authorization")
         .ok()
         .flatten()
         .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string));
-    match given {
-        Some(token) if !expected.is_empty() && token_matches(&token, &expected) => Ok(()),
-        _ => Err(json_error(
-            401,
-            "unauthorized",
-            "a valid bearer token is required".into(),
-        )),
+    let by_bearer = given.is_some_and(|token| same_secret(&token, &expected));
+    if by_bearer || dashboard::has_cookie_for(req, &expected) {
+        return Ok(());
     }
+    Err(Code::Unauthorized.because("a valid bearer token (or the dashboard's sign-in) is required"))
+}
+
+/// `GET /__edgeseg/admin/explain/{id}`: a decision record, as kept.
+async fn explain(env: &Env, id: &str) -> Result<String> {
+    let id = DecisionId::parse(id).map_err(|e| Code::BadObjectName.because(e))?;
+    decisions::recall(env, &id)
+        .await?
+        .ok_or_else(|| Code::NoState.because(format!("no decision {id} is kept")))
+}
+
+fn query(req: &Request, name: &str) -> Option<String> {
+    req.url().ok().and_then(|url| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
 }
 
 pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
     if let Err(denied) = authorize(&req, env) {
-        return denied;
+        return respond::error(&denied);
     }
     let path = req.path();
+    if req.method() == Method::Get {
+        let answer = if path == DASHBOARD_DATA_PATH {
+            let window = Window::parse(query(&req, "window").as_deref());
+            Some(dashboard::data(env, window).await.map(|v| v.to_string()))
+        } else if path == DRIFT_PATH {
+            Some(dashboard::drift_windows(env).await.map(|v| v.to_string()))
+        } else if let Some(id) = path.strip_prefix(EXPLAIN_PREFIX) {
+            Some(explain(env, id).await)
+        } else {
+            None
+        };
+        if let Some(answer) = answer {
+            return match answer {
+                Ok(text) => respond::raw_json(200, &text),
+                Err(e) => respond::error(&e),
+            };
+        }
+    }
     if path == "/__edgeseg/admin/audit" && req.method() == Method::Get {
         let limit = req
             .url()
@@ -76,41 +121,46 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
             .unwrap_or(200)
             .clamp(1, 1000);
         return match audit_trail(env, limit).await {
-            Ok(records) => super::fetch::json_response(200, &records),
-            Err(e) => json_error(503, "kv_unavailable", e),
+            Ok(records) => respond::json(200, &records),
+            Err(e) => respond::error(&e),
         };
     }
     let Some(name) = path.strip_prefix(SESSIONS_PREFIX) else {
-        return json_error(404, "not_found", format!("no admin endpoint {path}"));
+        return respond::error(&Code::NotFound.because(format!("no admin endpoint {path}")));
     };
     if !is_object_name(name) {
-        return json_error(
-            400,
-            "bad_object_name",
-            "expected s:<32 hex> or c:<64 hex>".into(),
-        );
+        return respond::error(&Code::BadObjectName.because("expected s:<32 hex> or c:<64 hex>"));
     }
     let method = req.method();
-    if let (Method::Delete, Some(customer)) = (&method, name.strip_prefix("c:")) {
-        // A customer's erasure covers the traits the store published for them.
-        if let Err(e) = super::traits::erase(env, customer).await {
-            return json_error(503, "kv_unavailable", e);
-        }
+    let operation = match method {
+        Method::Get => Operation::Read,
+        Method::Delete => Operation::Erase,
+        _ => return respond::method_not_allowed(&method, &path, "GET, DELETE"),
+    };
+    match session_state(env, name, operation).await {
+        Ok(text) => respond::raw_json(200, &text),
+        Err(e) => respond::error(&e),
     }
-    let call = super::sessions::call(env, name, method, "/state", None);
-    match call.await {
-        Ok((200, text)) if req.method() == Method::Get => raw_json(200, &text),
-        Ok((200, _)) => raw_json(200, r#"{"erased":true}"#),
-        Ok((404, _)) => json_error(404, "no_state", format!("nothing stored for {name}")),
-        Ok((status, text)) => json_error(502, "storage_error", format!("{status}: {text}")),
-        Err(e) => json_error(503, "storage_unavailable", e.to_string()),
+}
+
+/// Reads or erases one object's state: the JSON to answer with.
+async fn session_state(env: &Env, name: &str, operation: Operation) -> Result<String> {
+    if let (Operation::Erase, Some(customer)) = (operation, name.strip_prefix("c:")) {
+        // A customer's erasure covers the traits the store published for them.
+        traits::erase(env, customer).await?;
+    }
+    match sessions::call(env, name, operation, None).await? {
+        (200, text) if operation == Operation::Read => Ok(text),
+        (200, _) => Ok(r#"{"erased":true}"#.to_string()),
+        (404, _) => Err(Code::NoState.because(format!("nothing stored for {name}"))),
+        (status, text) => Err(Code::StorageError.because(format!("{status}: {text}"))),
     }
 }
 
 /// The last `limit` audit records, oldest first (KV lists keys in order, and the keys
 /// start with the time).
-async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>, String> {
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+pub async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>> {
+    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
     let mut names = Vec::new();
     let mut cursor = None;
     loop {
@@ -118,7 +168,7 @@ async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>, String
         if let Some(cursor) = cursor.take() {
             list = list.cursor(cursor);
         }
-        let page = list.execute().await.map_err(|e| e.to_string())?;
+        let page = list.execute().await?;
         names.extend(page.keys.into_iter().map(|key| key.name));
         match page.cursor {
             Some(next) if !page.list_complete => cursor = Some(next),
@@ -128,7 +178,7 @@ async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>, String
     let skip = names.len().saturating_sub(limit);
     let mut records = Vec::new();
     for name in names.into_iter().skip(skip) {
-        let text = kv.get(&name).text().await.map_err(|e| e.to_string())?;
+        let text = kv.get(&name).text().await?;
         if let Some(record) = text.and_then(|t| serde_json::from_str(&t).ok()) {
             records.push(record);
         }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use worker::{console_error, Date};
 
+use super::error::Error;
+
 #[derive(Clone, Serialize)]
 pub struct FailureRecord {
     pub count: u64,
@@ -19,19 +21,19 @@ thread_local! {
     static FAILURES: RefCell<BTreeMap<&'static str, FailureRecord>> = const { RefCell::new(BTreeMap::new()) };
 }
 
-/// Logs a failure and counts it under `code` (a stable, machine-readable token).
-pub fn record(code: &'static str, detail: &str) {
-    console_error!("edgeseg: {code}: {detail}");
+/// Logs a failure and counts it under its code's token.
+pub fn record(error: &Error) {
+    console_error!("edgeseg: {error}");
     let now = Date::now().as_millis();
     FAILURES.with(|f| {
         let mut f = f.borrow_mut();
-        let entry = f.entry(code).or_insert(FailureRecord {
+        let entry = f.entry(error.code().token()).or_insert(FailureRecord {
             count: 0,
             last_detail: String::new(),
             last_at: now,
         });
         entry.count += 1;
-        entry.last_detail = detail.chars().take(300).collect();
+        entry.last_detail = error.detail().chars().take(300).collect();
         entry.last_at = now;
     });
 }

@@ -5,97 +5,29 @@
 
 use std::rc::Rc;
 
-use worker::{Context, Date, Env, Method, Request, Url};
+use worker::{Context, Date, Env, Method, Request};
 
 use crate::core::classify::{Classification, LoadedBundle, Reason};
-use crate::core::features;
-use crate::core::headers::render;
+use crate::core::decision_log::DecisionRecord;
+use crate::core::features::{self, Features};
+use crate::core::headers::{self, render, render_with_id};
 use crate::core::identity::{
-    consent_withheld, customer_key, customer_set_cookie, in_holdout, session_id,
+    consent_withheld, customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
+    proven_customer_key, session_id, SessionId, SESSION_COOKIE,
 };
 use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::stats::Observation;
 use crate::core::traits::Traits;
 
-use super::bindings::ORIGIN_VAR;
+use super::error::{Code, Error};
 use super::settings::{self, Settings};
-use super::{admin, beacon, failures, health, models, proxy, sessions, traits};
+use super::{
+    admin, beacon, dashboard, decisions, failures, health, models, proxy, respond, sessions, stats,
+    traits,
+};
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
 const FORM_READ_LIMIT: usize = 4096;
-
-/// The origin every request is forwarded to, from `wrangler.toml`'s `ORIGIN`.
-pub fn origin(env: &Env) -> Result<Url, String> {
-    let raw = env
-        .var(ORIGIN_VAR)
-        .map_err(|_| format!("{ORIGIN_VAR} is not set in wrangler.toml"))?
-        .to_string();
-    let url = Url::parse(&raw).map_err(|e| format!("{ORIGIN_VAR}={raw:?} is not a URL: {e}"))?;
-    match url.scheme() {
-        "http" | "https" => Ok(url),
-        other => Err(format!("{ORIGIN_VAR} must be http or https, not {other}")),
-    }
-}
-
-pub fn text_response(
-    status: u16,
-    body: &str,
-    content_type: &str,
-    cache: &str,
-) -> web_sys::Response {
-    let init = web_sys::ResponseInit::new();
-    init.set_status(status);
-    if let Ok(headers) = web_sys::Headers::new() {
-        let _ = headers.set("content-type", content_type);
-        let _ = headers.set("cache-control", cache);
-        init.set_headers(&headers);
-    }
-    let body = (status != 204).then_some(body);
-    match web_sys::Response::new_with_opt_str_and_init(body, &init) {
-        Ok(response) => response,
-        // Only an invalid status can fail here, and every caller passes a literal one.
-        Err(_) => web_sys::Response::new().unwrap_or_else(|_| unreachable!()),
-    }
-}
-
-/// A JSON body that is already serialised.
-pub fn raw_json(status: u16, body: &str) -> web_sys::Response {
-    text_response(status, body, "application/json", "no-store")
-}
-
-pub fn json_response(status: u16, body: &impl serde::Serialize) -> web_sys::Response {
-    raw_json(
-        status,
-        &serde_json::to_string(body).unwrap_or_else(|_| "{}".into()),
-    )
-}
-
-/// `{"error": code, "detail": ...}` with `status`.
-pub fn json_error(status: u16, error: &str, detail: String) -> web_sys::Response {
-    json_response(
-        status,
-        &serde_json::json!({ "error": error, "detail": detail }),
-    )
-}
-
-pub fn empty_response(status: u16) -> web_sys::Response {
-    text_response(status, "", "text/plain", "no-store")
-}
-
-/// A failure while deciding: a stable code for the header and health, and the detail for
-/// the log.
-struct Failure {
-    code: &'static str,
-    detail: String,
-}
-
-impl Failure {
-    fn new(code: &'static str, detail: impl ToString) -> Self {
-        Failure {
-            code,
-            detail: detail.to_string(),
-        }
-    }
-}
 
 /// What the worker says about one request.
 #[derive(Default)]
@@ -104,16 +36,79 @@ struct Decision {
     headers: Vec<(&'static str, String)>,
     set_cookies: Vec<String>,
     /// Present when the shopper consented and the config loaded: the response may teach
-    /// us a customer id.
+    /// us a customer id, or log the customer out.
     may_store: Option<Rc<Settings>>,
+    /// The request logs the customer out (a configured logout path).
+    logout: bool,
+    /// What the live aggregates count; absent for untracked requests.
+    counted: Option<Counted>,
+    /// The decision record to keep in the session object after the response.
+    record: Option<(String, DecisionRecord)>,
+}
+
+/// A tracked request as the live aggregates see it.
+struct Counted {
+    classification: Classification,
+    /// The feature row, when something was classified.
+    features: Option<Features>,
+    bundle: Option<Rc<LoadedBundle>>,
 }
 
 impl Decision {
     fn said(classification: &Classification) -> Self {
         Decision {
             headers: render(classification),
+            counted: Some(Counted {
+                classification: classification.clone(),
+                features: None,
+                bundle: None,
+            }),
             ..Decision::default()
         }
+    }
+
+    /// A classified request: its headers carry a classification id whose record is kept
+    /// (without an id, only the record is lost).
+    fn classified(
+        env: &Env,
+        object: String,
+        now_ms: i64,
+        classification: Classification,
+        features: Features,
+        bundle: Rc<LoadedBundle>,
+    ) -> Self {
+        let mut decision = Decision::said(&classification);
+        if let Ok(id) = decisions::new_id(env, &object) {
+            decision.headers = render_with_id(&classification, &id.to_string());
+            let record =
+                DecisionRecord::new(&id, now_ms, &classification, &features, &decision.headers);
+            decision.record = Some((object, record));
+        }
+        decision.counted = Some(Counted {
+            classification,
+            features: Some(features),
+            bundle: Some(bundle),
+        });
+        decision
+    }
+
+    /// Counts the request in this isolate's live aggregates (no I/O).
+    fn count(&self, pipeline_ms: f64) {
+        let Some(counted) = &self.counted else {
+            return;
+        };
+        let version = counted.classification.model_version.as_deref();
+        let canary = models::canary_version().is_some_and(|v| Some(v.as_str()) == version);
+        stats::record(&Observation {
+            classification: &counted.classification,
+            features: counted.features.as_ref(),
+            reference: counted
+                .bundle
+                .as_ref()
+                .and_then(|b| b.bundle().manifest().drift.as_ref()),
+            canary,
+            pipeline_ms,
+        });
     }
 }
 
@@ -160,10 +155,8 @@ async fn request_info(req: &Request) -> RequestInfo {
 }
 
 /// Consent, session, one Durable Object round trip, features, model and rules.
-async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
-    let settings = settings::load(env)
-        .await
-        .map_err(|e| Failure::new("config_invalid", e.0))?;
+async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
+    let settings = settings::load(env).await?;
     let config = &settings.config;
     let cookie = header(req, "cookie");
     if consent_withheld(header(req, "sec-gpc").as_deref(), cookie.as_deref(), config) {
@@ -180,18 +173,16 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
         return Ok(Decision::default());
     }
     let (session, is_new) =
-        session_id(cookie.as_deref()).map_err(|e| Failure::new("session_id", e))?;
-    let object = sessions::object_for(&session, cookie.as_deref(), &settings)
-        .map_err(|e| Failure::new("customer_key", e))?;
+        session_id(cookie.as_deref(), &settings.keys).map_err(|e| Code::SessionId.because(e))?;
+    let object = sessions::object_for(&session, cookie.as_deref(), &settings, info.now_ms);
+    let object_name = object.name.clone();
     let customer = object.customer_key.clone();
-    let bundle = models::for_session(&session).map_err(|e| Failure::new("model_unavailable", e))?;
+    let bundle = models::for_session(&session)?;
     let stats = bundle.bundle().page_stats();
-    let state = sessions::apply(env, object, events, info.now_ms, stats)
-        .await
-        .map_err(|e| Failure::new("storage_unavailable", e))?;
+    let state = sessions::apply(env, object, events, info.now_ms, stats).await?;
 
-    let classification = if in_holdout(&session, config) {
-        Classification::bare(Reason::Holdout)
+    let mut decision = if in_holdout(&session, config) {
+        Decision::said(&Classification::bare(Reason::Holdout))
     } else {
         let mut features = features::compute(&state, info.now_ms, config, stats);
         if let Some(customer) = &customer {
@@ -199,12 +190,15 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Failure> {
                 .await
                 .apply_to(&mut features);
         }
-        bundle.classify(&features)
+        let classification = bundle.classify(&features);
+        Decision::classified(env, object_name, info.now_ms, classification, features, bundle)
     };
-    let mut decision = Decision::said(&classification);
     if is_new {
-        decision.set_cookies.push(session.set_cookie(config));
+        decision
+            .set_cookies
+            .push(session.set_cookie(config, &settings.keys));
     }
+    decision.logout = is_logout(&info.path, None, config);
     decision.may_store = Some(Rc::clone(&settings));
     Ok(decision)
 }
@@ -218,50 +212,59 @@ async fn customer_traits(env: &Env, customer: &str, bundle: &LoadedBundle) -> Tr
     traits::for_customer(env, customer, rules.traits())
         .await
         .unwrap_or_else(|e| {
-            failures::record("kv_unavailable", &e);
+            failures::record(&e);
             Traits::default()
         })
 }
 
-/// The origin named a logged-in customer in a response header: remember its keyed hash
-/// in a cookie, so the next request joins the customer's state.
-fn learned_customer(response: &web_sys::Response, settings: &Settings) -> Option<String> {
-    let header_name = settings.config.customer.origin_header.as_deref()?;
-    let secret = settings.customer_secret.as_deref()?;
-    let raw = response.headers().get(header_name).ok().flatten()?;
-    match customer_key(&raw, secret) {
-        Ok(Some(key)) => Some(customer_set_cookie(&key, &settings.config)),
-        Ok(None) => None,
-        Err(e) => {
-            failures::record("customer_key", &e.to_string());
-            None
+/// What the origin's response teaches about the customer, as `Set-Cookie` values: a
+/// logout (the request's path, or the origin's logout header) clears the worker's
+/// customer cookie and starts a new session, so the next person on the device is not
+/// joined; a customer named in the origin's header is remembered in a signed cookie.
+fn customer_cookies(
+    response: &web_sys::Response,
+    settings: &Settings,
+    logout_path: bool,
+    now_ms: i64,
+) -> Vec<String> {
+    let customer = &settings.config.customer;
+    let header =
+        |name: Option<&str>| name.and_then(|name| response.headers().get(name).ok().flatten());
+    let logout_header = header(customer.logout_header.as_deref());
+    if logout_path || is_logout("", logout_header.as_deref(), &settings.config) {
+        let mut cookies = vec![customer_clear_cookie()];
+        match SessionId::generate() {
+            Ok(fresh) => cookies.push(fresh.set_cookie(&settings.config, &settings.keys)),
+            Err(e) => failures::record(&Code::SessionId.because(e)),
         }
+        return cookies;
     }
+    header(customer.origin_header.as_deref())
+        .and_then(|raw| proven_customer_key(&raw, &settings.keys))
+        .map(|key| customer_set_cookie(&key, &settings.config, &settings.keys, now_ms))
+        .into_iter()
+        .collect()
 }
 
 /// The worker's own paths, under `/__edgeseg/`; never forwarded.
 async fn route_internal(req: Request, env: &Env) -> web_sys::Response {
     let path = req.path();
     match (req.method(), path.as_str()) {
-        (_, "/__edgeseg/health") => health::respond(env).await,
+        (_, "/__edgeseg/health") => health::respond(&req, env).await,
         (Method::Get, "/__edgeseg/beacon.js") => beacon::script(),
         (Method::Post, "/__edgeseg/events") => match settings::load(env).await {
             Ok(settings) => beacon::receive(req, env, &settings).await,
             Err(e) => {
-                failures::record("config_invalid", &e.0);
-                json_error(
-                    503,
-                    "config_invalid",
-                    "the store configuration is broken".into(),
-                )
+                failures::record(&e);
+                // The detail stays in the log: the client learns only that it is broken.
+                respond::error(&e.code().because("the store configuration is broken"))
             }
         },
         (_, p) if p.starts_with("/__edgeseg/admin/") => admin::handle(req, env).await,
-        (method, p) => json_error(
-            404,
-            "not_found",
-            format!("no edgeseg endpoint {method:?} {p}"),
-        ),
+        (_, dashboard::PAGE_PATH | dashboard::LOGIN_PATH) => dashboard::handle(req, env).await,
+        (method, p) => {
+            respond::error(&Code::NotFound.because(format!("no edgeseg endpoint {method:?} {p}")))
+        }
     }
 }
 
@@ -273,34 +276,51 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     if req.path().starts_with("/__edgeseg/") {
         return route_internal(req, &env).await;
     }
-    let origin = match origin(&env) {
+    let origin = match settings::origin(&env) {
         Ok(origin) => origin,
-        Err(detail) => {
-            failures::record("origin_not_configured", &detail);
-            return json_error(502, "origin_not_configured", detail);
+        Err(e) => {
+            failures::record(&e);
+            return respond::error(&e);
         }
     };
+    let started_ms = Date::now().as_millis();
     let decision = match decide(&req, &env).await {
         Ok(decision) => decision,
-        Err(failure) => {
-            failures::record(failure.code, &failure.detail);
+        Err(e) => {
+            failures::record(&e);
             let mut said = Classification::bare(Reason::Error);
-            said.error = Some(failure.code.to_string());
+            said.error = Some(e.code().token().to_string());
             Decision::said(&said)
         }
     };
+    decision.count(Date::now().as_millis().saturating_sub(started_ms) as f64);
 
     let raw = req.inner();
+    let now_ms = Date::now().as_millis() as i64;
+    let header_key = settings::header_key(&env);
     let forwarded = async {
         let url = proxy::upstream_url(&origin, &raw.url())?;
-        let headers = proxy::upstream_headers(&raw.headers(), &decision.headers)?;
+        let mut upstream = decision.headers.clone();
+        if let (Some(key), false) = (&header_key, decision.headers.is_empty()) {
+            // For the origin only: the client never sees the signature.
+            let signature = headers::sign(
+                key,
+                &raw.method(),
+                url.path(),
+                now_ms / 1000,
+                &decision.headers,
+            );
+            upstream.push((headers::SIGNATURE, signature));
+        }
+        let headers = proxy::upstream_headers(&raw.headers(), &upstream)?;
         proxy::forward(raw, &url, &headers).await
     };
     let response = match forwarded.await {
         Ok(response) => response,
-        Err(proxy::ProxyError(detail)) => {
-            failures::record("origin_unreachable", &detail);
-            return json_error(502, "origin_unreachable", detail);
+        Err(e) => {
+            let e = e.recoded(Code::OriginUnreachable);
+            failures::record(&e);
+            return respond::error(&e);
         }
     };
     if response.status() == 101 {
@@ -313,9 +333,25 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     let learned = decision
         .may_store
         .as_deref()
-        .and_then(|settings| learned_customer(&response, settings));
-    for cookie in decision.set_cookies.iter().chain(learned.iter()) {
+        .map(|settings| customer_cookies(&response, settings, decision.logout, now_ms))
+        .unwrap_or_default();
+    // A logout's fresh session replaces the one just issued, if any.
+    let is_session = |c: &&String| {
+        c.strip_prefix(SESSION_COOKIE)
+            .is_some_and(|r| r.starts_with('='))
+    };
+    let replaces_session = learned.iter().any(|c| is_session(&c));
+    let issued = decision
+        .set_cookies
+        .iter()
+        .filter(|c| !(replaces_session && is_session(c)));
+    for cookie in issued.chain(learned.iter()) {
         let _ = headers.append("set-cookie", cookie);
+    }
+    // After the response: the shopper waits for neither.
+    stats::flush_in_background(&env, &ctx);
+    if let Some((object, record)) = decision.record {
+        ctx.wait_until(decisions::remember(env, object, record));
     }
     response
 }

@@ -1,14 +1,18 @@
-//! `GET /__edgeseg/health`: what this isolate runs, whether each binding answers, and
-//! what has failed since the isolate started.
+//! `GET|HEAD /__edgeseg/health`. Public: name, version, build and `ok` from what this
+//! isolate already knows (config and model), with no storage or KV round trip, and
+//! nothing a client could use (no origin, no failure detail). With the admin bearer
+//! token: whether each binding answers, and what has failed since the isolate started.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use worker::{Env, Method};
+use worker::{Env, Method, Request};
 
 use super::bindings::KV_BINDING;
+use super::error::{Code, Result, ResultExt};
 use super::failures::{self, FailureRecord};
-use super::{models, sessions, settings, traits};
+use super::session_protocol::Operation;
+use super::{models, respond, sessions, settings, traits};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -44,46 +48,71 @@ struct BindingState {
     detail: String,
 }
 
-impl From<Result<String, String>> for BindingState {
-    fn from(result: Result<String, String>) -> Self {
+impl From<Result<String>> for BindingState {
+    fn from(result: Result<String>) -> Self {
         match result {
             Ok(detail) => BindingState { ok: true, detail },
-            Err(detail) => BindingState { ok: false, detail },
+            Err(e) => BindingState {
+                ok: false,
+                detail: e.detail().to_string(),
+            },
         }
     }
 }
 
-async fn check_sessions(env: &Env) -> Result<String, String> {
-    let (status, body) = sessions::call(env, "health", Method::Get, "/ping", None)
-        .await
-        .map_err(|e| e.to_string())?;
-    if status == 200 && body == "pong" {
-        Ok("durable object answered".into())
-    } else {
-        Err(format!("durable object said {status}: {body}"))
+async fn check_sessions(env: &Env) -> Result<String> {
+    match sessions::call(env, "health", Operation::Ping, None).await? {
+        (200, body) if body == "pong" => Ok("durable object answered".into()),
+        (status, body) => {
+            Err(Code::StorageError.because(format!("durable object said {status}: {body}")))
+        }
     }
 }
 
-async fn check_kv(env: &Env) -> Result<String, String> {
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
-    kv.get("health-probe")
-        .text()
-        .await
-        .map_err(|e| e.to_string())?;
+async fn check_kv(env: &Env) -> Result<String> {
+    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
+    kv.get("health-probe").text().await?;
     Ok("namespace readable".into())
 }
 
-pub async fn respond(env: &Env) -> web_sys::Response {
+/// What anyone may see.
+#[derive(Serialize)]
+struct PublicHealth {
+    name: &'static str,
+    version: &'static str,
+    build: &'static str,
+    ok: bool,
+}
+
+pub async fn respond(req: &Request, env: &Env) -> web_sys::Response {
+    if !matches!(req.method(), Method::Get | Method::Head) {
+        return respond::method_not_allowed(&req.method(), "/__edgeseg/health", "GET, HEAD");
+    }
+    if super::admin::authorize(req, env).is_ok() {
+        return details(env).await;
+    }
+    let model = models::health(env);
+    let config_ok = settings::load(env).await.is_ok();
+    let health = PublicHealth {
+        name: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        build: BUILD_ID,
+        ok: config_ok && model.embedded_error.is_none(),
+    };
+    respond::json(200, &health)
+}
+
+/// Everything, for the operator.
+async fn details(env: &Env) -> web_sys::Response {
     let bindings = Bindings {
-        origin: super::fetch::origin(env).map(|url| url.to_string()).into(),
+        origin: settings::origin(env).map(|url| url.to_string()).into(),
         sessions: check_sessions(env).await.into(),
         kv: check_kv(env).await.into(),
     };
     let loaded = settings::load(env).await;
-    let customer_join = loaded.as_ref().is_ok_and(|s| s.customer_secret.is_some());
+    let customer_join = loaded.as_ref().is_ok_and(|s| s.keys.configured());
     let config: BindingState = loaded
         .map(|s| format!("store config from {}", s.source))
-        .map_err(|e| e.0)
         .into();
     let model = models::health(env);
     let health = Health {
@@ -104,5 +133,5 @@ pub async fn respond(env: &Env) -> web_sys::Response {
         bindings,
         failures: failures::snapshot(),
     };
-    super::fetch::json_response(200, &health)
+    respond::json(200, &health)
 }

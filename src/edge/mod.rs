@@ -2,29 +2,48 @@
 //!
 //! Everything that decides anything lives in `crate::core`; these modules only move
 //! bytes between Cloudflare's bindings and the core. Fail-open lives in one place:
-//! [`fetch::handle`].
+//! [`fetch::handle`]. Failures are one type, [`error::Error`], whose code table is
+//! also compiled natively, so that its contract test runs with the core's tests.
 
-mod admin;
-mod beacon;
-mod bindings;
-mod failures;
-mod fetch;
-mod health;
-mod models;
-mod proxy;
-mod session_do;
-mod sessions;
-mod settings;
-mod traits;
+pub mod error;
 
-use worker::{event, Context, Env, Request};
-
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
+/// The bindings themselves exist only in the wasm32 build.
+macro_rules! wasm32_only {
+    ($($item:item)*) => {$(
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        $item
+    )*};
 }
 
-#[event(fetch)]
-async fn main(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
-    Ok(fetch::handle(req, env, ctx).await)
+wasm32_only! {
+    mod admin;
+    mod beacon;
+    mod bindings;
+    mod dashboard;
+    mod decisions;
+    mod failures;
+    mod fetch;
+    mod health;
+    mod models;
+    mod proxy;
+    mod respond;
+    mod session_do;
+    mod session_protocol;
+    mod sessions;
+    mod settings;
+    mod stats;
+    mod stats_do;
+    mod traits;
+
+    use worker::{event, Context, Env, Request};
+
+    #[event(start)]
+    fn start() {
+        console_error_panic_hook::set_once();
+    }
+
+    #[event(fetch)]
+    async fn main(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+        Ok(fetch::handle(req, env, ctx).await)
+    }
 }

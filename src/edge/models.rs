@@ -23,12 +23,13 @@ use crate::core::identity::SessionId;
 use crate::core::page_stats::PageStats;
 
 use super::bindings::{CHANNEL_VAR, KV_BINDING, REFRESH_VAR, TRUSTED_KEYS_VAR};
+use super::error::{Code, Error, Result, ResultExt};
 use super::failures;
 
 const DEFAULT_REFRESH_SECS: f64 = 30.0;
 
 thread_local! {
-    static EMBEDDED_BUNDLE: OnceCell<Result<Rc<LoadedBundle>, String>> = const { OnceCell::new() };
+    static EMBEDDED_BUNDLE: OnceCell<Result<Rc<LoadedBundle>>> = const { OnceCell::new() };
     static EMBEDDED_STATS: OnceCell<Rc<PageStats>> = const { OnceCell::new() };
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
 }
@@ -51,12 +52,12 @@ struct Registry {
 }
 
 /// The bundle compiled into the worker: it works with zero configuration.
-pub fn embedded() -> Result<Rc<LoadedBundle>, String> {
+pub fn embedded() -> Result<Rc<LoadedBundle>> {
     EMBEDDED_BUNDLE.with(|cell| {
         cell.get_or_init(|| {
             LoadedBundle::embedded()
                 .map(Rc::new)
-                .map_err(|e| format!("embedded bundle: {e}"))
+                .map_err(|e| Code::ModelUnavailable.because(format!("embedded bundle: {e}")))
         })
         .clone()
     })
@@ -95,7 +96,7 @@ fn refresh_ms(env: &Env) -> f64 {
         * 1000.0
 }
 
-fn trust_policy(env: &Env) -> Result<TrustPolicy, String> {
+fn trust_policy(env: &Env) -> Result<TrustPolicy> {
     let keys = env
         .var(TRUSTED_KEYS_VAR)
         .map(|v| v.to_string())
@@ -103,12 +104,15 @@ fn trust_policy(env: &Env) -> Result<TrustPolicy, String> {
     let keys = keys
         .split([',', ' ', '\n'])
         .filter(|k| !k.is_empty())
-        .map(|k| TrustPolicy::parse_public_key(k).map_err(|e| format!("{TRUSTED_KEYS_VAR}: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|k| {
+            TrustPolicy::parse_public_key(k)
+                .map_err(|e| Code::BundleRejected.because(format!("{TRUSTED_KEYS_VAR}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
     if keys.is_empty() {
-        return Err(format!(
+        return Err(Code::BundleRejected.because(format!(
             "no trusted publisher keys ({TRUSTED_KEYS_VAR}): published bundles are refused"
-        ));
+        )));
     }
     Ok(TrustPolicy::trusting(keys))
 }
@@ -135,23 +139,24 @@ pub async fn refresh(env: Env) {
         let mut r = r.borrow_mut();
         r.refreshing = false;
         r.checked_at = Some(Date::now().as_millis() as f64);
-        r.kv_error = result.err();
+        r.kv_error = result.err().map(|e| e.detail().to_string());
     });
 }
 
-async fn refresh_inner(env: &Env) -> Result<(), String> {
+async fn refresh_inner(env: &Env) -> Result<()> {
     let channel = channel(env);
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
     let text = kv
         .get(&channel_key(&channel))
         .text()
         .await
-        .map_err(|e| format!("reading channel {channel}: {e}"))?;
+        .context(format_args!("reading channel {channel}"))?;
     let Some(text) = text else {
         REGISTRY.with(|r| r.borrow_mut().pointer = None);
         return Ok(());
     };
-    let pointer = Pointer::from_json(&text).map_err(|e| format!("channel {channel}: {e}"))?;
+    let pointer = Pointer::from_json(&text)
+        .map_err(|e| Code::KvUnavailable.because(format!("channel {channel}: {e}")))?;
     for version in pointer.wanted() {
         let known = REGISTRY.with(|r| {
             let r = r.borrow();
@@ -183,15 +188,14 @@ async fn refresh_inner(env: &Env) -> Result<(), String> {
 
 /// A version's files from KV. `Err` means not (yet) there or KV did not answer: KV is
 /// eventually consistent, so that is retried at the next refresh, never a rejection.
-async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles, String> {
-    let unavailable = |e: worker::KvError| e.to_string();
+async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles> {
     let mut files = BundleFiles::new();
     let manifest = kv
         .get(&bundle_key(version, MANIFEST))
         .bytes()
         .await
-        .map_err(unavailable)?
-        .ok_or_else(|| format!("{MANIFEST} of {version} is not in KV"))?;
+        .code(Code::BundleUnavailable)?
+        .ok_or_else(|| Code::BundleUnavailable.because(format!("{MANIFEST} of {version} is not in KV")))?;
     let listed: Vec<String> = serde_json::from_slice::<serde_json::Value>(&manifest)
         .ok()
         .and_then(|m| {
@@ -206,7 +210,7 @@ async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles, 
             .get(&bundle_key(version, name))
             .bytes()
             .await
-            .map_err(unavailable)?;
+            .code(Code::BundleUnavailable)?;
         // A missing listed file or signature is reported by the bundle's own checks.
         if let Some(bytes) = bytes {
             files.insert(name.to_string(), bytes);
@@ -220,8 +224,8 @@ async fn read_files(kv: &worker::KvStore, version: &str) -> Result<BundleFiles, 
 async fn load_version(env: &Env, kv: &worker::KvStore, channel: &str, version: &str) {
     let files = match read_files(kv, version).await {
         Ok(files) => files,
-        Err(why) => {
-            failures::record("bundle_unavailable", &format!("{version}: {why}"));
+        Err(e) => {
+            failures::record(&e.context(version));
             return;
         }
     };
@@ -239,24 +243,25 @@ async fn load_version(env: &Env, kv: &worker::KvStore, channel: &str, version: &
             let record = audit_record(channel, version, "activate", "ok", hashes, String::new());
             write_audit(kv, &record).await;
         }
-        Err(why) => reject(kv, channel, version, hashes, why).await,
+        Err(e) => reject(kv, channel, version, hashes, e).await,
     }
 }
 
 /// Every check a published bundle must pass before it may serve.
-fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBundle, String> {
+fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBundle> {
+    let rejected = Code::BundleRejected;
     let policy = trust_policy(env)?;
-    let bundle = bundle::Bundle::from_files(files, &policy).map_err(|e| e.to_string())?;
+    let bundle = bundle::Bundle::from_files(files, &policy).map_err(|e| rejected.because(e))?;
     if bundle.manifest().version != version {
-        return Err(format!(
+        return Err(rejected.because(format!(
             "the manifest says version {}, the pointer {version}",
             bundle.manifest().version
-        ));
+        )));
     }
     let loaded = LoadedBundle::new(bundle);
     loaded
         .verify()
-        .map_err(|e| format!("golden vectors: {e}"))?;
+        .map_err(|e| rejected.because(format!("golden vectors: {e}")))?;
     Ok(loaded)
 }
 
@@ -265,15 +270,17 @@ async fn reject(
     channel: &str,
     version: &str,
     hashes: BTreeMap<String, String>,
-    why: String,
+    why: Error,
 ) {
-    failures::record("bundle_rejected", &format!("{version}: {why}"));
+    let why = why.recoded(Code::BundleRejected);
+    failures::record(&why.clone().context(version));
+    let detail = why.detail().to_string();
     REGISTRY.with(|r| {
         r.borrow_mut()
             .rejected
-            .insert(version.to_string(), why.clone())
+            .insert(version.to_string(), detail.clone())
     });
-    let record = audit_record(channel, version, "reject", "rejected", hashes, why);
+    let record = audit_record(channel, version, "reject", "rejected", hashes, detail);
     write_audit(kv, &record).await;
 }
 
@@ -305,18 +312,15 @@ async fn write_audit(kv: &worker::KvStore, record: &AuditRecord) {
     };
     let key = audit_key(record.at_ms, &record.source, &nonce);
     let text = serde_json::to_string(record).unwrap_or_default();
-    let written = match kv.put(&key, text) {
-        Ok(put) => put.execute().await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+    let written: Result<()> = async { Ok(kv.put(&key, text)?.execute().await?) }.await;
     if let Err(e) = written {
-        failures::record("audit_write", &e);
+        failures::record(&e.recoded(Code::AuditWrite).context(key));
     }
 }
 
 /// The bundle that classifies this session: the canary for its share, else the active
 /// version, else the last good one, else the embedded default.
-pub fn for_session(session: &SessionId) -> Result<Rc<LoadedBundle>, String> {
+pub fn for_session(session: &SessionId) -> Result<Rc<LoadedBundle>> {
     let chosen = REGISTRY.with(|r| {
         let r = r.borrow();
         let pointer = r.pointer.as_ref()?;
@@ -336,6 +340,33 @@ pub fn for_session(session: &SessionId) -> Result<Rc<LoadedBundle>, String> {
         Some(bundle) => Ok(bundle),
         None => embedded(),
     }
+}
+
+/// The bundle everyone outside a canary gets: the active version, else the embedded one.
+pub fn serving() -> Result<Rc<LoadedBundle>> {
+    let active = REGISTRY.with(|r| {
+        let r = r.borrow();
+        r.serving
+            .as_ref()
+            .filter(|v| v.as_str() != EMBEDDED)
+            .and_then(|v| r.loaded.get(v))
+            .cloned()
+    });
+    match active {
+        Some(bundle) => Ok(bundle),
+        None => embedded(),
+    }
+}
+
+/// The version the channel's canary runs, if one does.
+pub fn canary_version() -> Option<String> {
+    REGISTRY.with(|r| {
+        let r = r.borrow();
+        r.pointer
+            .as_ref()
+            .and_then(|p| p.canary.as_ref())
+            .map(|c| c.version.clone())
+    })
 }
 
 /// What `/__edgeseg/health` shows of the models.
@@ -368,7 +399,10 @@ pub fn health(env: &Env) -> ModelsHealth {
                 .as_ref()
                 .ok()
                 .map(|b| b.bundle().manifest().version.clone()),
-            embedded_error: embedded.err().or_else(embedded_model_error),
+            embedded_error: embedded
+                .err()
+                .map(|e| e.detail().to_string())
+                .or_else(embedded_model_error),
             checked_secs_ago: r.checked_at.map(|at| ((now - at) / 1000.0).max(0.0)),
             kv_error: r.kv_error.clone(),
         }

@@ -7,20 +7,17 @@ use worker::{js_sys, Url};
 
 use crate::core::headers::is_reserved;
 
-/// Why a request could not reach the origin at all (the only 5xx this worker makes).
-#[derive(Debug)]
-pub struct ProxyError(pub String);
+use super::error::{Code, Result};
 
-impl From<worker::wasm_bindgen::JsValue> for ProxyError {
-    fn from(value: worker::wasm_bindgen::JsValue) -> Self {
-        ProxyError(format!("{value:?}"))
-    }
-}
+// Every failure here means the request could not reach the origin at all
+// (`origin_unreachable`, the only 5xx this worker makes on a page): the JS values that
+// fetch and the Headers API fail with convert to it.
 
 /// The origin URL for an incoming request: origin's scheme, host and port, the request's
 /// path and query.
-pub fn upstream_url(origin: &Url, incoming: &str) -> Result<Url, ProxyError> {
-    let incoming = Url::parse(incoming).map_err(|e| ProxyError(format!("request url: {e}")))?;
+pub fn upstream_url(origin: &Url, incoming: &str) -> Result<Url> {
+    let incoming = Url::parse(incoming)
+        .map_err(|e| Code::OriginUnreachable.because(format!("request url: {e}")))?;
     let mut target = origin.clone();
     target.set_path(incoming.path());
     target.set_query(incoming.query());
@@ -32,7 +29,7 @@ pub fn upstream_url(origin: &Url, incoming: &str) -> Result<Url, ProxyError> {
 pub fn upstream_headers(
     incoming: &web_sys::Headers,
     extra: &[(&str, String)],
-) -> Result<web_sys::Headers, ProxyError> {
+) -> Result<web_sys::Headers> {
     let headers = web_sys::Headers::new_with_headers(incoming)?;
     let reserved: Vec<String> = worker::Headers(headers.clone())
         .keys()
@@ -53,7 +50,7 @@ pub async fn forward(
     req: &web_sys::Request,
     url: &Url,
     headers: &web_sys::Headers,
-) -> Result<web_sys::Response, ProxyError> {
+) -> Result<web_sys::Response> {
     let init = web_sys::RequestInit::new();
     init.set_method(&req.method());
     init.set_headers(headers);

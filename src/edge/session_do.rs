@@ -1,44 +1,35 @@
 //! The per-session (or per-customer) Durable Object: the one strongly consistent home of
-//! a session's aggregates. Each operation is one read-modify-write inside the object, so
-//! concurrent requests of one session never lose an update; the worker makes one round
-//! trip to it per request at most. Alarms enforce retention: a visit's detail is erased
-//! after the session timeout, the whole profile after the customer timeout.
+//! a session's aggregates. Each operation that changes state holds the object's lock
+//! from its read to its write, so concurrent requests never lose an update, even across
+//! the one await that leaves the object (a customer object taking a session's state at
+//! login: the platform lets other requests in while it waits for another object); the
+//! worker makes one round trip to it per request at most. Alarms enforce retention: a
+//! visit's detail is erased after the session timeout, the whole profile after the
+//! customer timeout.
 
 use std::cell::{Cell, RefCell};
 
-use serde::{Deserialize, Serialize};
+use futures_util::lock::Mutex;
 use worker::{
-    console_warn, durable_object, Date, DurableObject, Env, Method, Request, Response, Result,
-    State,
+    console_warn, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
 };
 
 use crate::core::beacon::parse_beacon;
-use crate::core::page_stats::PageStats;
+use crate::core::decision_log::{remember, DecisionRecord};
 use crate::core::session::{SessionState, Stored};
-use crate::core::signals::Event;
 
-use super::models;
+use super::decisions::KEY_PARAM;
+use super::error::Code;
+use super::session_protocol::{ApplyRequest, Operation};
 use super::settings::{self, Settings};
+use super::{models, sessions};
 
 const STATE_KEY: &str = "state";
 const ABSORBED_KEY: &str = "absorbed";
+/// The object's decision log (`crate::core::decision_log`), erased with the rest.
+const DECISIONS_KEY: &str = "decisions";
 /// How many joined sessions a customer object remembers (to merge each only once).
 const ABSORBED_CAP: usize = 64;
-
-/// `POST /apply`: count a request's events, return the updated state.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ApplyRequest {
-    pub now_ms: i64,
-    pub events: Vec<Event>,
-    /// The object belongs to a logged-in customer.
-    pub customer: bool,
-    /// A session object to merge into this customer object first (once).
-    pub absorb: Option<String>,
-    /// The classifying bundle's page stats for these events (`PageStats::slice_for`),
-    /// so counting and classifying use one table; absent: the embedded bundle's.
-    #[serde(default)]
-    pub page_stats: Option<PageStats>,
-}
 
 /// How far the retention alarm may be from its exact time before it is re-armed: an
 /// alarm that fires early finds the visit still active and re-arms itself.
@@ -53,13 +44,14 @@ pub struct SessionStore {
     cached: RefCell<Option<SessionState>>,
     /// When the retention alarm is set for, as far as this instance knows.
     alarm_at: Cell<Option<i64>>,
+    /// Held by every operation that changes state, from its read to its write: one at a
+    /// time, in arrival order.
+    turn: Mutex<()>,
 }
 
 impl SessionStore {
     async fn settings(&self) -> Result<std::rc::Rc<Settings>> {
-        settings::load(&self.env)
-            .await
-            .map_err(|e| worker::Error::RustError(e.0))
+        Ok(settings::load(&self.env).await?)
     }
 
     async fn load(&self) -> Result<SessionState> {
@@ -129,6 +121,8 @@ impl SessionStore {
     }
 
     /// Merges a session object's state into this (customer) object, once per session.
+    /// Runs under the object's lock, so the `absorbed` list, the take and the merge are
+    /// one step; a retried take finds the session already erased and adds nothing.
     async fn absorb(
         &self,
         state: &mut SessionState,
@@ -140,14 +134,13 @@ impl SessionStore {
         if absorbed.iter().any(|s| s == session) {
             return Ok(());
         }
-        let stub = self
-            .env
-            .durable_object(super::bindings::SESSIONS_BINDING)?
-            .get_by_name(session)?;
-        let mut taken = stub
-            .fetch_with_request(Request::new("https://session/take", Method::Post)?)
-            .await?;
-        let text = taken.text().await?;
+        let text = match sessions::call(&self.env, session, Operation::Take, None).await? {
+            (200, text) => text,
+            (status, text) => {
+                let why = format!("taking {session} answered {status}: {text}");
+                return Err(Code::StorageError.because(why).into());
+            }
+        };
         if !text.is_empty() {
             let (other, _) = SessionState::from_stored(Some(text.as_bytes()));
             state.merge(&other, &settings.config);
@@ -184,18 +177,52 @@ impl SessionStore {
     /// Hands the state over (to a customer object) and forgets it here.
     async fn take(&self) -> Result<Response> {
         let stored = self.load().await?;
-        let has_state = stored.last_seen_ms != 0;
         self.erase().await?;
-        Response::ok(if has_state {
-            stored.to_stored()
-        } else {
+        Response::ok(if stored.is_empty() {
             String::new()
+        } else {
+            stored.to_stored()
         })
+    }
+
+    /// The decision log, stored as JSON text so feature values come back exactly.
+    async fn decisions(&self) -> Result<Vec<DecisionRecord>> {
+        let text: Option<String> = self.state.storage().get(DECISIONS_KEY).await?;
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
+    }
+
+    /// Keeps a decision record (the latest `RECORDS_PER_OBJECT`).
+    async fn remember(&self, mut req: Request) -> Result<Response> {
+        let record: DecisionRecord = serde_json::from_str(&req.text().await?)?;
+        let mut log = self.decisions().await?;
+        remember(&mut log, record);
+        let text = serde_json::to_string(&log)?;
+        self.state.storage().put(DECISIONS_KEY, &text).await?;
+        Response::empty().map(|r| r.with_status(204))
+    }
+
+    /// The decision record whose id ends in `.{key}` (the `key` query parameter), or 404.
+    async fn recall(&self, req: &Request) -> Result<Response> {
+        let key = req
+            .url()?
+            .query_pairs()
+            .find(|(k, _)| k == KEY_PARAM)
+            .map(|(_, v)| v.into_owned());
+        let Some(key) = key else {
+            return Response::error("key is required", 400);
+        };
+        let suffix = format!(".{key}");
+        match self.decisions().await?.into_iter().find(|r| r.id.ends_with(&suffix)) {
+            Some(record) => Response::ok(serde_json::to_string(&record)?),
+            None => Response::error("no such decision", 404),
+        }
     }
 
     async fn read(&self) -> Result<Response> {
         let state = self.load().await?;
-        if state.last_seen_ms == 0 {
+        if state.is_empty() {
             return Response::error("no state", 404);
         }
         Response::ok(state.to_stored())
@@ -209,33 +236,37 @@ impl DurableObject for SessionStore {
             env,
             cached: RefCell::new(None),
             alarm_at: Cell::new(None),
+            turn: Mutex::new(()),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        match (req.method(), req.path().as_str()) {
-            (Method::Post, "/apply") => self.apply(req).await,
-            (Method::Post, "/beacon") => self.beacon(req).await,
-            (Method::Post, "/take") => self.take().await,
-            (Method::Get, "/state") => self.read().await,
-            (Method::Delete, "/state") => {
+        let _turn = self.turn.lock().await;
+        let (method, path) = (req.method(), req.path());
+        match Operation::of(&method, &path) {
+            Some(Operation::Apply) => self.apply(req).await,
+            Some(Operation::Beacon) => self.beacon(req).await,
+            Some(Operation::Take) => self.take().await,
+            Some(Operation::Read) => self.read().await,
+            Some(Operation::Erase) => {
                 self.erase().await?;
                 Response::ok("erased")
             }
-            (Method::Get, "/ping") => Response::ok("pong"),
-            (method, path) => {
-                Response::error(format!("no session operation {method:?} {path}"), 404)
-            }
+            Some(Operation::Ping) => Response::ok("pong"),
+            Some(Operation::Remember) => self.remember(req).await,
+            Some(Operation::Recall) => self.recall(&req).await,
+            None => Response::error(format!("no session operation {method:?} {path}"), 404),
         }
     }
 
     async fn alarm(&self) -> Result<Response> {
+        let _turn = self.turn.lock().await;
         let settings = self.settings().await?;
         let now_ms = Date::now().as_millis() as i64;
         let mut state = self.load().await?;
         // The alarm that fired is spent.
         self.alarm_at.set(None);
-        if state.forget_if_expired(now_ms, &settings.config) || state.last_seen_ms == 0 {
+        if state.forget_if_expired(now_ms, &settings.config) || state.is_empty() {
             self.erase().await?;
             return Response::ok("deleted");
         }

@@ -1,7 +1,7 @@
 //! The worker's side of the session Durable Objects: which object a request belongs to,
 //! and the one round trip that updates it.
 
-use worker::{Env, Method, Request, RequestInit};
+use worker::{Env, Request, RequestInit};
 
 use crate::core::identity::{customer_object_name, request_customer_key, SessionId};
 use crate::core::page_stats::PageStats;
@@ -9,7 +9,8 @@ use crate::core::session::SessionState;
 use crate::core::signals::Event;
 
 use super::bindings::SESSIONS_BINDING;
-use super::session_do::ApplyRequest;
+use super::error::{Code, Result, ResultExt};
+use super::session_protocol::{ApplyRequest, Operation};
 use super::settings::Settings;
 
 /// The object holding a request's state.
@@ -21,19 +22,22 @@ pub struct ObjectRef {
     pub absorb: Option<String>,
 }
 
-/// A logged-in customer's object when a customer is known (and a hashing key is
-/// configured), else the session's own.
+/// A logged-in customer's object when a proof names one (a store token, or the
+/// worker's signed customer cookie; never a raw id), else the session's own.
 pub fn object_for(
     session: &SessionId,
     cookie_header: Option<&str>,
     settings: &Settings,
-) -> Result<ObjectRef, String> {
-    let key = match &settings.customer_secret {
-        Some(secret) => request_customer_key(cookie_header, &settings.config, secret)
-            .map_err(|e| e.to_string())?,
-        None => None,
-    };
-    Ok(match key {
+    now_ms: i64,
+) -> ObjectRef {
+    let key = request_customer_key(
+        cookie_header,
+        &settings.config,
+        &settings.keys,
+        settings.store_token_key.as_deref(),
+        now_ms,
+    );
+    match key {
         Some(key) => ObjectRef {
             name: customer_object_name(&key),
             customer_key: Some(key),
@@ -44,29 +48,26 @@ pub fn object_for(
             customer_key: None,
             absorb: None,
         },
-    })
+    }
 }
 
-/// One operation on a session object: `METHOD https://session{path}` with an optional
-/// body; the object's status and body text. Every caller of the session objects (the
-/// pipeline, the beacon, admin, health) goes through here.
+/// One operation on a session object, with an optional body; the object's status and
+/// body text. Every caller of the session objects (the pipeline, the beacon, admin,
+/// health, and a customer object absorbing a session) goes through here.
 pub async fn call(
     env: &Env,
     object: &str,
-    method: Method,
-    path: &str,
+    operation: Operation,
     body: Option<worker::wasm_bindgen::JsValue>,
-) -> worker::Result<(u16, String)> {
+) -> Result<(u16, String)> {
     let stub = env.durable_object(SESSIONS_BINDING)?.get_by_name(object)?;
     let init = RequestInit {
-        method,
+        method: operation.method(),
         body,
         ..RequestInit::default()
     };
-    let url = format!("https://session{path}");
-    let mut response = stub
-        .fetch_with_request(Request::new_with_init(&url, &init)?)
-        .await?;
+    let request = Request::new_with_init(&operation.url(), &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
     let status = response.status_code();
     Ok((status, response.text().await?))
 }
@@ -79,7 +80,7 @@ pub async fn apply(
     events: Vec<Event>,
     now_ms: i64,
     stats: &PageStats,
-) -> Result<SessionState, String> {
+) -> Result<SessionState> {
     let paths = events.iter().filter_map(|event| match event {
         Event::PageView(view) => Some(view.path.as_str()),
         _ => None,
@@ -92,11 +93,10 @@ pub async fn apply(
         absorb: object.absorb,
         page_stats,
     })
-    .map_err(|e| e.to_string())?;
-    let call = call(env, &object.name, Method::Post, "/apply", Some(body.into()));
-    match call.await {
-        Ok((200, text)) => Ok(SessionState::from_stored(Some(text.as_bytes())).0),
-        Ok((status, text)) => Err(format!("session object answered {status}: {text}")),
-        Err(e) => Err(e.to_string()),
+    .code(Code::StorageUnavailable)?;
+    match call(env, &object.name, Operation::Apply, Some(body.into())).await? {
+        (200, text) => Ok(SessionState::from_stored(Some(text.as_bytes())).0),
+        (status, text) => Err(Code::StorageUnavailable
+            .because(format!("session object answered {status}: {text}"))),
     }
 }

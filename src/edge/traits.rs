@@ -1,4 +1,4 @@
-//! A logged-in customer's traits (contract section 7) from the KV namespace: at most one
+//! A logged-in customer's traits (contract section 8) from the KV namespace: at most one
 //! read per request, kept per isolate for a minute, never for anonymous shoppers (the
 //! caller only asks with a customer key, after consent), and their erasure. A malformed
 //! or oversized value is ignored and counted for health.
@@ -12,6 +12,7 @@ use worker::{console_error, Date, Env};
 use crate::core::traits::{kv_key, TraitSchema, Traits};
 
 use super::bindings::KV_BINDING;
+use super::error::{Code, Result, ResultExt};
 
 /// How long a read value (or its absence) serves this isolate.
 const CACHE_MS: f64 = 60_000.0;
@@ -54,7 +55,7 @@ pub async fn for_customer(
     env: &Env,
     customer_key: &str,
     schema: &TraitSchema,
-) -> Result<Traits, String> {
+) -> Result<Traits> {
     if schema.is_empty() {
         return Ok(Traits::default());
     }
@@ -70,12 +71,12 @@ pub async fn for_customer(
         return Ok(traits);
     }
     count(|h| h.kv_reads += 1);
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
     let text = kv
         .get(&kv_key(customer_key))
         .text()
         .await
-        .map_err(|e| format!("reading a customer's traits: {e}"))?;
+        .context("reading a customer's traits")?;
     let traits = match text.as_deref().map(|t| Traits::decode(t, schema)) {
         None => Traits::default(),
         Some(Ok(traits)) => traits,
@@ -100,10 +101,10 @@ pub async fn for_customer(
 }
 
 /// Deletes a customer's traits from KV and from this isolate's cache (an erasure).
-pub async fn erase(env: &Env, customer_key: &str) -> Result<(), String> {
+pub async fn erase(env: &Env, customer_key: &str) -> Result<()> {
     CACHE.with(|c| c.borrow_mut().remove(customer_key));
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
     kv.delete(&kv_key(customer_key))
         .await
-        .map_err(|e| format!("erasing a customer's traits: {e}"))
+        .context("erasing a customer's traits")
 }

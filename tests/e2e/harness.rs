@@ -107,7 +107,14 @@ pub struct Origin {
 
 impl Origin {
     pub fn start() -> Origin {
+        Origin::start_with_env(&[])
+    }
+
+    /// The demo origin with environment variables (its secrets: `EDGESEG_HEADER_KEY`,
+    /// `EDGESEG_STORE_TOKEN_KEY`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Origin {
         let mut command = Command::new("node");
+        command.envs(env.iter().copied());
         command
             .arg("demo/origin.mjs")
             .args(["--port", "0", "--host", "127.0.0.1"])
@@ -152,7 +159,7 @@ impl Worker {
 
     /// The same worker with its session Durable Object namespace bound to a worker that
     /// does not exist: every storage call fails, as in an outage.
-    pub fn start_with_broken_sessions(origin: &str) -> Worker {
+    pub fn start_with_broken_sessions(origin: &str, vars: &[(&str, &str)]) -> Worker {
         let dir = scratch_dir("broken-config");
         let config = dir.join("wrangler.toml");
         let main = repo_root().join("build").join("index.js");
@@ -176,7 +183,7 @@ id = "edgeseg-local"
             ),
         )
         .expect("write broken wrangler config");
-        Worker::launch(origin, &[], Some(config))
+        Worker::launch(origin, vars, Some(config))
     }
 
     /// Another worker (a `wrangler.toml` of its own) in the same local workerd setup;
@@ -419,14 +426,27 @@ impl Shopper {
         self.keep(response)
     }
 
+    /// The session id of the cookie (`<id>.<mac>`): the id, as in object names `s:<id>`.
     pub fn session_id(&self) -> Option<&str> {
-        self.cookies.get("edgeseg_sid").map(String::as_str)
+        self.cookies
+            .get("edgeseg_sid")
+            .map(|v| v.split('.').next().unwrap_or(v))
     }
 }
 
 /// A copy of the shipped bundle (`model/`) in `dir`, renamed to `version` and signed
 /// with the publisher key of `seed`: what the ML team would publish.
 pub fn signed_bundle(dir: &Path, version: &str, seed: [u8; 32]) {
+    signed_bundle_with(dir, version, seed, |_| {});
+}
+
+/// [`signed_bundle`] with the manifest changed by `edit` before it is signed.
+pub fn signed_bundle_with(
+    dir: &Path,
+    version: &str,
+    seed: [u8; 32],
+    edit: impl FnOnce(&mut serde_json::Value),
+) {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).expect("bundle dir");
     let model = repo_root().join("model");
@@ -437,6 +457,7 @@ pub fn signed_bundle(dir: &Path, version: &str, seed: [u8; 32]) {
         serde_json::from_slice(&fs::read(model.join("manifest.json")).expect("manifest"))
             .expect("manifest JSON");
     manifest["version"] = version.into();
+    edit(&mut manifest);
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest");
     fs::write(dir.join("manifest.json"), &bytes).expect("write manifest");
     let signature = edgeseg::core::bundle::PublisherKey::from_seed(seed).sign_manifest(&bytes);

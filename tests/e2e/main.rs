@@ -3,8 +3,13 @@
 //! Durable Objects and KV, driven over HTTP. Run with `make e2e` (it builds the worker
 //! and sets WRANGLER).
 
+mod dashboard;
+mod drift;
 mod harness;
+mod load;
 mod models;
 mod pipeline;
 mod proxy;
+mod soak;
 mod traits;
+mod trust;

@@ -132,7 +132,10 @@ fn wait_for_version(shopper: &mut Shopper, version: &str, limit: Duration) -> Du
 }
 
 fn health(worker: &Worker) -> Value {
-    get_json(&format!("{}/__edgeseg/health", worker.url), None)
+    get_json(
+        &format!("{}/__edgeseg/health", worker.url),
+        Some(ADMIN_TOKEN),
+    )
 }
 
 fn audit(worker: &Worker) -> Vec<Value> {

@@ -5,7 +5,7 @@ use edgeseg::core::identity::customer_key;
 use edgeseg::core::session::SessionState;
 use serde_json::Value;
 
-use crate::harness::{client, config_without_holdout, Origin, Page, Shopper, Worker};
+use crate::harness::{client, config_without_holdout, get_json, Origin, Page, Shopper, Worker};
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
 const CUSTOMER_KEY: &str = "e2e-customer-key";
@@ -376,7 +376,13 @@ fn beacons_are_rate_limited_per_session() {
 #[test]
 fn a_broken_config_fails_open() {
     let origin = Origin::start();
-    let worker = Worker::start(&origin.url, &[("EDGESEG_STORE_CONFIG", "{not json")]);
+    let worker = Worker::start(
+        &origin.url,
+        &[
+            ("EDGESEG_STORE_CONFIG", "{not json"),
+            ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
+        ],
+    );
     let mut shopper = Shopper::new(&worker.url);
     let page = shopper.get("/product/101");
     assert_eq!(page.status, 200, "the store is still served");
@@ -386,8 +392,12 @@ fn a_broken_config_fails_open() {
     );
     assert_eq!(reason(&page), "ERROR");
     assert_eq!(page.header("edgeseg-error"), Some("config_invalid"));
-    let health: Value = serde_json::from_str(&shopper.get("/__edgeseg/health").body).unwrap();
-    assert_eq!(health["ok"], false);
+    let public: Value = serde_json::from_str(&shopper.get("/__edgeseg/health").body).unwrap();
+    assert_eq!(public["ok"], false);
+    let health = get_json(
+        &format!("{}/__edgeseg/health", worker.url),
+        Some(ADMIN_TOKEN),
+    );
     assert_eq!(health["failures"]["config_invalid"]["count"], 1);
     assert!(
         worker.wait_for_log("config_invalid"),
@@ -398,14 +408,18 @@ fn a_broken_config_fails_open() {
 #[test]
 fn failing_session_storage_fails_open() {
     let origin = Origin::start();
-    let worker = Worker::start_with_broken_sessions(&origin.url);
+    let worker =
+        Worker::start_with_broken_sessions(&origin.url, &[("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN)]);
     let mut shopper = Shopper::new(&worker.url);
     let page = shopper.get("/product/101");
     assert_eq!(page.status, 200, "the store is still served");
     assert!(page.body.contains("skillet"));
     assert_eq!(reason(&page), "ERROR");
     assert_eq!(page.header("edgeseg-error"), Some("storage_unavailable"));
-    let health: Value = serde_json::from_str(&shopper.get("/__edgeseg/health").body).unwrap();
+    let health = get_json(
+        &format!("{}/__edgeseg/health", worker.url),
+        Some(ADMIN_TOKEN),
+    );
     assert_eq!(health["bindings"]["sessions"]["ok"], false);
     assert!(health["failures"]["storage_unavailable"]["count"].as_u64() >= Some(1));
     assert!(

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use edgeseg::core::classify::LoadedBundle;
 use edgeseg::core::config::StoreConfig;
-use edgeseg::core::features;
+use edgeseg::core::flow;
 
 const LOADS: usize = 15;
 const REQUESTS: usize = 3000;
@@ -48,9 +48,8 @@ fn main() {
     let mut requests: Vec<f64> = (0..REQUESTS)
         .map(|_| {
             time_us(|| {
-                let features = features::compute(&state, now, &config, stats);
-                let classification = loaded.classify(&features);
-                segment = classification.segment.unwrap_or_default();
+                let conclusion = flow::conclude(&state, now, &config, &loaded, false);
+                segment = conclusion.classification.segment.unwrap_or_default();
             })
         })
         .collect();

@@ -47,7 +47,8 @@ def write_model_card(path, manifest, cards, onnx_size, prior_document) -> None:
         + ", ".join(f"{ch['feature']} {ch['value']:g} ({ch['effect']:+.2f})" for ch in c["characteristics"][:4])
         + f" | {c['outcome']['rate']:.1%} |" for c in cards["cards"])
     prior_rows = "\n".join(
-        f"| {stage} | {entry['p_order']:.4f} | {m['prior_odds_ratios'][stage]:.3f} | {entry['source']} ({entry['url']}) |"
+        f"| {stage} | {entry['p_order']:.4f} | {m['prior_odds_ratios'][stage]:.3f} | "
+        f"{entry['source'].replace('|', chr(92) + '|')} ({entry['url']}) |"
         for stage, entry in manifest["priors"].items())
     text = f"""# Model card: edgeseg-intent {manifest['version']}
 
@@ -78,8 +79,7 @@ none the edge can map). Rules (`model/rules.json`) may still use every field.
 UCI has no cart or checkout events. The pipeline appends a cart add (then cart page) and a
 cart plus checkout to copies of each training visit, and sets their target to the visit's
 behaviour-only probability (the teacher's, out of fold) raised by the stage's odds ratio
-against the training order rate ({m['prior_odds_ratios']}), so a funnel step can only raise
-the odds. Priors (`model/train/priors.json`):
+against the training order rate, so a funnel step can only raise the odds. Priors (`model/train/priors.json`):
 
 | stage | P(order \\| stage) | odds ratio | source |
 |---|---|---|---|
@@ -140,7 +140,7 @@ silhouette ({cards['silhouetteByK']}). Naming rule:
   has none, so the model ignores them (rules use them). How much a cart add or a checkout
   raises intent is a published average, not something learned from orders.
 - Page values: no earlier window of the store's own data exists, so none is used.
-- Figures on OTTO rest on {otto['ordering']} ordering sessions; they show direction, not size.
+- Figures on OTTO rest on {otto['ordering']} ordering visits; they show direction, not size.
 
 ## Data and attribution
 UCI Online Shoppers Purchasing Intention, file `{manifest['data']['file']}` (sha256

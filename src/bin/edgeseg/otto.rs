@@ -8,9 +8,7 @@
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 
-use crate::recording::{Entry, Recording};
-
-const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+use crate::recording::{Entry, Recording, USER_AGENT};
 
 #[derive(Deserialize)]
 struct Session {

@@ -20,6 +20,9 @@ use edgeseg::core::page_stats::PageStats;
 use edgeseg::core::signals::RequestInfo;
 use serde::{Deserialize, Serialize};
 
+/// The browser that replayed data sets (UCI, OTTO) are given: an ordinary desktop one.
+pub const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 /// One visit: its requests and beacons in time order, what the store knew of the
 /// visitor before, and (for training and evaluation) whether it ended in an order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! `edgeseg traits publish FILE` and `edgeseg traits delete --customer ID`: the store's
-//! batch feed of customer traits into KV (contract section 7), through wrangler.
+//! batch feed of customer traits into KV (contract section 8), through wrangler.
 //!
 //! The whole file is checked before anything is written; each raw customer id is
 //! replaced here by the keyed hash the worker computes (`EDGESEG_CUSTOMER_KEY`), so raw
@@ -326,21 +326,6 @@ mod tests {
         }
     }
 
-    /// A traits file `name` holding `text`, in a scratch directory (kept alive by the
-    /// caller).
-    fn feed_file(name: &str, text: &str) -> (Scratch, PathBuf) {
-        let dir = Scratch::new("traits-feed");
-        let file = dir.0.join(name);
-        std::fs::write(&file, text).expect("write feed");
-        (dir, file)
-    }
-
-    /// Publishes `file` through the fake wrangler.
-    fn run(fake: &FakeWrangler, file: &Path, dry_run: bool) -> Result<Report> {
-        let args = args(fake, file.to_path_buf(), dry_run);
-        publish(&fake.wrangler(), &args, SECRET, &ProgressBar::hidden())
-    }
-
     fn bulk(fake: &FakeWrangler, n: usize) -> Vec<serde_json::Value> {
         let path = fake.dir.0.join(format!("bulk-{n}.json"));
         serde_json::from_slice(&std::fs::read(path).expect("bulk file")).expect("bulk json")
@@ -349,11 +334,20 @@ mod tests {
     #[test]
     fn a_feed_is_written_under_keyed_hashes_with_version_and_ttl() {
         let fake = FakeWrangler::new();
-        let (_dir, file) = feed_file(
-            "traits.csv",
+        let dir = Scratch::new("traits-feed");
+        let file = dir.0.join("traits.csv");
+        std::fs::write(
+            &file,
             "customer_id,lifetime_value,loyalty_tier\nalice,2450.5,gold\nbob,12,\n",
-        );
-        let report = run(&fake, &file, false).unwrap();
+        )
+        .unwrap();
+        let report = publish(
+            &fake.wrangler(),
+            &args(&fake, file, false),
+            SECRET,
+            &ProgressBar::hidden(),
+        )
+        .unwrap();
         assert_eq!((report.customers, report.new, report.changed), (2, 2, 0));
         assert_eq!(report.traits["lifetime_value"], 2);
         assert_eq!(report.traits["loyalty_tier"], 1);
@@ -376,8 +370,21 @@ mod tests {
     #[test]
     fn a_bad_row_writes_nothing_and_names_line_and_field() {
         let fake = FakeWrangler::new();
-        let (_dir, file) = feed_file("traits.jsonl", "{\"customer_id\":\"a\",\"lifetime_value\":5}\n{\"customer_id\":\"b\",\"loyalty_tier\":\"diamond\"}\n");
-        let err = run(&fake, &file, false).unwrap_err().to_string();
+        let dir = Scratch::new("traits-bad");
+        let file = dir.0.join("traits.jsonl");
+        std::fs::write(
+            &file,
+            "{\"customer_id\":\"a\",\"lifetime_value\":5}\n{\"customer_id\":\"b\",\"loyalty_tier\":\"diamond\"}\n",
+        )
+        .unwrap();
+        let err = publish(
+            &fake.wrangler(),
+            &args(&fake, file, false),
+            SECRET,
+            &ProgressBar::hidden(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("nothing written") && err.contains("line 2, field loyalty_tier"),
             "{err}"
@@ -388,12 +395,21 @@ mod tests {
     #[test]
     fn a_dry_run_reports_the_change_and_writes_nothing() {
         let fake = FakeWrangler::new();
-        let (_dir, file) = feed_file(
-            "traits.csv",
+        let dir = Scratch::new("traits-dry");
+        let file = dir.0.join("traits.csv");
+        std::fs::write(
+            &file,
             "customer_id,lifetime_orders\nalice,3\nbob,4\ncarol,5\n",
-        );
+        )
+        .unwrap();
         // KV holds alice as the file has her, bob with other traits, and dave.
-        run(&fake, &file, false).unwrap();
+        publish(
+            &fake.wrangler(),
+            &args(&fake, file.clone(), false),
+            SECRET,
+            &ProgressBar::hidden(),
+        )
+        .unwrap();
         let mut listed: Vec<serde_json::Value> = bulk(&fake, 0)
             .into_iter()
             .take(2)
@@ -403,7 +419,13 @@ mod tests {
         listed.push(serde_json::json!({ "name": "traits/dave" }));
         fake.set_list(&serde_json::Value::Array(listed).to_string());
 
-        let report = run(&fake, &file, true).unwrap();
+        let report = publish(
+            &fake.wrangler(),
+            &args(&fake, file, true),
+            SECRET,
+            &ProgressBar::hidden(),
+        )
+        .unwrap();
         assert_eq!(
             (
                 report.new,

@@ -18,14 +18,13 @@ use edgeseg::core::calendar::CivilDate;
 use edgeseg::core::features::Features;
 use serde_json::json;
 
-use crate::recording::{Entry, Recording};
+use crate::recording::{Entry, Recording, USER_AGENT};
 
 /// Longest dwell a beacon may report (the session timeout).
 const MAX_DWELL_MS: i64 = 1_800_000;
 /// Every replayed visit starts at this time of day (UTC).
 const START_HOUR_MS: i64 = 10 * 3_600_000;
 const YEAR: i32 = 2026;
-const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// Which date a replayed visit happens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

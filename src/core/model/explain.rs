@@ -1,10 +1,9 @@
 //! Occlusion: row 0 is the session, row i+1 is the session with feature i at its
 //! baseline; all scored in one run. Contribution = intent(real) - intent(occluded).
 
-use crate::core::classify::Attribution;
 use crate::core::features::Features;
 
-use super::{Model, ModelError, Prediction};
+use super::{Attribution, Model, ModelError, Prediction};
 
 pub fn predict(model: &Model, features: &Features) -> Result<Prediction, ModelError> {
     let encoder = model.encoder();

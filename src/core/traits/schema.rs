@@ -1,4 +1,4 @@
-//! The declared traits (contract section 7): an allow-list of names, each with a kind
+//! The declared traits (contract section 8): an allow-list of names, each with a kind
 //! and its bounds. The feed, the stored value and the rules are all checked against it.
 
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! One customer's traits, and their KV value (contract section 7): small, versioned
+//! One customer's traits, and their KV value (contract section 8): small, versioned
 //! JSON, `{"v":1,"feed":"<feed version>","traits":{name: number | string | [strings]}}`,
 //! under `traits/<customer key>`.
 
