@@ -326,6 +326,21 @@ mod tests {
         }
     }
 
+    /// A traits file `name` holding `text`, in a scratch directory (kept alive by the
+    /// caller).
+    fn feed_file(name: &str, text: &str) -> (Scratch, PathBuf) {
+        let dir = Scratch::new("traits-feed");
+        let file = dir.0.join(name);
+        std::fs::write(&file, text).expect("write feed");
+        (dir, file)
+    }
+
+    /// Publishes `file` through the fake wrangler.
+    fn run(fake: &FakeWrangler, file: &Path, dry_run: bool) -> Result<Report> {
+        let args = args(fake, file.to_path_buf(), dry_run);
+        publish(&fake.wrangler(), &args, SECRET, &ProgressBar::hidden())
+    }
+
     fn bulk(fake: &FakeWrangler, n: usize) -> Vec<serde_json::Value> {
         let path = fake.dir.0.join(format!("bulk-{n}.json"));
         serde_json::from_slice(&std::fs::read(path).expect("bulk file")).expect("bulk json")
@@ -334,20 +349,11 @@ mod tests {
     #[test]
     fn a_feed_is_written_under_keyed_hashes_with_version_and_ttl() {
         let fake = FakeWrangler::new();
-        let dir = Scratch::new("traits-feed");
-        let file = dir.0.join("traits.csv");
-        std::fs::write(
-            &file,
+        let (_dir, file) = feed_file(
+            "traits.csv",
             "customer_id,lifetime_value,loyalty_tier\nalice,2450.5,gold\nbob,12,\n",
-        )
-        .unwrap();
-        let report = publish(
-            &fake.wrangler(),
-            &args(&fake, file, false),
-            SECRET,
-            &ProgressBar::hidden(),
-        )
-        .unwrap();
+        );
+        let report = run(&fake, &file, false).unwrap();
         assert_eq!((report.customers, report.new, report.changed), (2, 2, 0));
         assert_eq!(report.traits["lifetime_value"], 2);
         assert_eq!(report.traits["loyalty_tier"], 1);
@@ -370,21 +376,8 @@ mod tests {
     #[test]
     fn a_bad_row_writes_nothing_and_names_line_and_field() {
         let fake = FakeWrangler::new();
-        let dir = Scratch::new("traits-bad");
-        let file = dir.0.join("traits.jsonl");
-        std::fs::write(
-            &file,
-            "{\"customer_id\":\"a\",\"lifetime_value\":5}\n{\"customer_id\":\"b\",\"loyalty_tier\":\"diamond\"}\n",
-        )
-        .unwrap();
-        let err = publish(
-            &fake.wrangler(),
-            &args(&fake, file, false),
-            SECRET,
-            &ProgressBar::hidden(),
-        )
-        .unwrap_err()
-        .to_string();
+        let (_dir, file) = feed_file("traits.jsonl", "{\"customer_id\":\"a\",\"lifetime_value\":5}\n{\"customer_id\":\"b\",\"loyalty_tier\":\"diamond\"}\n");
+        let err = run(&fake, &file, false).unwrap_err().to_string();
         assert!(
             err.contains("nothing written") && err.contains("line 2, field loyalty_tier"),
             "{err}"
@@ -395,21 +388,12 @@ mod tests {
     #[test]
     fn a_dry_run_reports_the_change_and_writes_nothing() {
         let fake = FakeWrangler::new();
-        let dir = Scratch::new("traits-dry");
-        let file = dir.0.join("traits.csv");
-        std::fs::write(
-            &file,
+        let (_dir, file) = feed_file(
+            "traits.csv",
             "customer_id,lifetime_orders\nalice,3\nbob,4\ncarol,5\n",
-        )
-        .unwrap();
+        );
         // KV holds alice as the file has her, bob with other traits, and dave.
-        publish(
-            &fake.wrangler(),
-            &args(&fake, file.clone(), false),
-            SECRET,
-            &ProgressBar::hidden(),
-        )
-        .unwrap();
+        run(&fake, &file, false).unwrap();
         let mut listed: Vec<serde_json::Value> = bulk(&fake, 0)
             .into_iter()
             .take(2)
@@ -419,13 +403,7 @@ mod tests {
         listed.push(serde_json::json!({ "name": "traits/dave" }));
         fake.set_list(&serde_json::Value::Array(listed).to_string());
 
-        let report = publish(
-            &fake.wrangler(),
-            &args(&fake, file, true),
-            SECRET,
-            &ProgressBar::hidden(),
-        )
-        .unwrap();
+        let report = run(&fake, &file, true).unwrap();
         assert_eq!(
             (
                 report.new,

@@ -196,6 +196,39 @@ fn cell_value(cell: &str, kind: Kind) -> Result<Option<Observed>, FeedProblem> {
     }))
 }
 
+/// One row's id and checked cells (`None`: an absent trait) -> its record, or its
+/// problems filed with their line and field.
+fn collect_row<'a>(
+    line: usize,
+    id: Result<String, FeedProblem>,
+    cells: impl Iterator<Item = (&'a str, Result<Option<Observed>, FeedProblem>)>,
+    problems: &mut Problems,
+) -> Option<FeedRecord> {
+    let mut traits = Traits::default();
+    let mut ok = true;
+    for (field, checked) in cells {
+        match checked {
+            Ok(Some(value)) => traits.insert(field, value),
+            Ok(None) => {}
+            Err(problem) => {
+                problems.add(line, field, problem);
+                ok = false;
+            }
+        }
+    }
+    match id {
+        Ok(customer_id) => ok.then_some(FeedRecord {
+            line,
+            customer_id,
+            traits,
+        }),
+        Err(problem) => {
+            problems.add(line, ID_FIELD, problem);
+            None
+        }
+    }
+}
+
 /// Line numbers from byte offsets (the csv reader's own count misses skipped blank
 /// lines), counted forward once over the file.
 struct Lines<'a> {
@@ -284,34 +317,19 @@ fn parse_csv(text: &str, schema: &TraitSchema, problems: &mut Problems) -> Vec<F
             continue;
         }
         let id = customer_id(row.get(0).unwrap_or_default());
-        let mut traits = Traits::default();
-        let mut ok = true;
-        for (column, cell) in columns.iter().zip(row.iter()).skip(1) {
-            let Some(spec) = schema.get(column) else {
-                continue;
-            };
-            let checked = cell_value(cell, spec.kind).and_then(|value| match value {
-                Some(value) => spec.check(&value).map(|()| Some(value)).map_err(Into::into),
-                None => Ok(None),
+        let cells = columns
+            .iter()
+            .zip(row.iter())
+            .skip(1)
+            .filter_map(|(column, cell)| {
+                let spec = schema.get(column)?;
+                let checked = cell_value(cell, spec.kind).and_then(|value| match value {
+                    Some(value) => spec.check(&value).map(|()| Some(value)).map_err(Into::into),
+                    None => Ok(None),
+                });
+                Some((column.as_str(), checked))
             });
-            match checked {
-                Ok(Some(value)) => traits.insert(column.clone(), value),
-                Ok(None) => {}
-                Err(problem) => {
-                    problems.add(line, column, problem);
-                    ok = false;
-                }
-            }
-        }
-        match id {
-            Ok(customer_id) if ok => records.push(FeedRecord {
-                line,
-                customer_id,
-                traits,
-            }),
-            Ok(_) => {}
-            Err(problem) => problems.add(line, ID_FIELD, problem),
-        }
+        records.extend(collect_row(line, id, cells, problems));
     }
     records
 }
@@ -342,36 +360,20 @@ fn parse_jsonl(text: &str, schema: &TraitSchema, problems: &mut Problems) -> Vec
             Some(Value::Number(id)) => customer_id(&id.to_string()),
             _ => Err(FeedProblem::MissingId),
         };
-        let mut traits = Traits::default();
-        let mut ok = true;
-        for (key, raw_value) in object.iter().filter(|(k, _)| *k != ID_FIELD) {
-            let Some(spec) = schema.get(key) else {
-                problems.add(line, key, FeedProblem::Undeclared(schema.names()));
-                ok = false;
-                continue;
-            };
-            if raw_value.is_null() {
-                continue;
-            }
-            let checked = from_json(raw_value, spec.kind)
-                .and_then(|value| spec.check(&value).map(|()| value));
-            match checked {
-                Ok(value) => traits.insert(key.clone(), value),
-                Err(problem) => {
-                    problems.add(line, key, problem.into());
-                    ok = false;
-                }
-            }
-        }
-        match id {
-            Ok(customer_id) if ok => records.push(FeedRecord {
-                line,
-                customer_id,
-                traits,
-            }),
-            Ok(_) => {}
-            Err(problem) => problems.add(line, ID_FIELD, problem),
-        }
+        let cells = object
+            .iter()
+            .filter(|(key, _)| *key != ID_FIELD)
+            .map(|(key, raw)| {
+                let checked = match schema.get(key) {
+                    None => Err(FeedProblem::Undeclared(schema.names())),
+                    Some(_) if raw.is_null() => Ok(None),
+                    Some(spec) => from_json(raw, spec.kind)
+                        .and_then(|value| spec.check(&value).map(|()| Some(value)))
+                        .map_err(Into::into),
+                };
+                (key.as_str(), checked)
+            });
+        records.extend(collect_row(line, id, cells, problems));
     }
     records
 }
