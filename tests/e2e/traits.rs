@@ -86,9 +86,12 @@ fn stored_traits(worker: &Worker, customer: &str) -> Option<Value> {
     (text != "Value not found").then(|| serde_json::from_str(&text).expect("stored JSON"))
 }
 
-/// The isolate's KV reads of traits, from health.
+/// The isolate's KV reads of traits, from the admin part of health.
 fn kv_reads(worker: &Worker) -> u64 {
-    let health = get_json(&format!("{}/__edgeseg/health", worker.url), None);
+    let health = get_json(
+        &format!("{}/__edgeseg/health", worker.url),
+        Some(ADMIN_TOKEN),
+    );
     health["traits"]["kv_reads"]
         .as_u64()
         .unwrap_or_else(|| panic!("health has no traits.kv_reads: {health}"))
