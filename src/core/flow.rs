@@ -12,6 +12,7 @@ use crate::core::identity::consent_withheld;
 use crate::core::page_stats::PageStats;
 use crate::core::session::SessionState;
 use crate::core::signals::{request_events, Event, RequestInfo, Untracked};
+use crate::core::traits::Traits;
 
 /// What a request asks of the session state, decided before any storage is touched.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,13 +75,15 @@ pub struct Conclusion {
     pub classification: Classification,
 }
 
-/// Features -> model + rules -> classification; the holdout gets the baseline answer.
+/// Features (with a known customer's `traits`, `trait.<name>`) -> model + rules ->
+/// classification; the holdout gets the baseline answer.
 pub fn conclude(
     state: &SessionState,
     now_ms: i64,
     config: &StoreConfig,
     loaded: &LoadedBundle,
     in_holdout: bool,
+    traits: &Traits,
 ) -> Conclusion {
     if in_holdout {
         return Conclusion {
@@ -88,7 +91,8 @@ pub fn conclude(
             classification: Classification::bare(Reason::Holdout),
         };
     }
-    let features = compute(state, now_ms, config, loaded.bundle().page_stats());
+    let mut features = compute(state, now_ms, config, loaded.bundle().page_stats());
+    traits.apply_to(&mut features);
     let classification = loaded.classify(&features);
     Conclusion {
         features: Some(features),
@@ -155,7 +159,14 @@ impl<'a> Replay<'a> {
 
     /// The classification the worker would attach now.
     pub fn conclude(&self, loaded: &LoadedBundle) -> Conclusion {
-        conclude(&self.state, self.now_ms, self.config, loaded, false)
+        conclude(
+            &self.state,
+            self.now_ms,
+            self.config,
+            loaded,
+            false,
+            &Traits::default(),
+        )
     }
 
     pub fn state(&self) -> &SessionState {

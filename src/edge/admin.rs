@@ -2,7 +2,8 @@
 //! (`EDGESEG_ADMIN_TOKEN`); without the secret they do not exist (404).
 //!
 //! - `GET /__edgeseg/admin/sessions/{s:<sid>|c:<key>}`: the stored state (access request).
-//! - `DELETE` the same: erase it (erasure request). Any other method: 405.
+//! - `DELETE` the same: erase it (erasure request), and for `c:<key>` the customer's
+//!   traits in KV too. Any other method: 405.
 //! - `GET /__edgeseg/admin/dashboard.json?window=hour|day`: what the dashboard shows.
 //! - `GET /__edgeseg/admin/drift`: the serving model's drift, last hour and day.
 //! - `GET /__edgeseg/admin/explain/{id}`: a classification's decision record.
@@ -20,7 +21,7 @@ use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING};
 use super::dashboard::{self, Window};
 use super::error::{Code, Result, ResultExt};
 use super::session_protocol::Operation;
-use super::{decisions, respond, sessions};
+use super::{decisions, respond, sessions, traits};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
 const EXPLAIN_PREFIX: &str = "/__edgeseg/admin/explain/";
@@ -144,6 +145,10 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
 
 /// Reads or erases one object's state: the JSON to answer with.
 async fn session_state(env: &Env, name: &str, operation: Operation) -> Result<String> {
+    if let (Operation::Erase, Some(customer)) = (operation, name.strip_prefix("c:")) {
+        // A customer's erasure covers the traits the store published for them.
+        traits::erase(env, customer).await?;
+    }
     match sessions::call(env, name, operation, None).await? {
         (200, text) if operation == Operation::Read => Ok(text),
         (200, _) => Ok(r#"{"erased":true}"#.to_string()),

@@ -18,11 +18,13 @@ use crate::core::identity::{
 };
 use crate::core::signals::{RequestInfo, Untracked};
 use crate::core::stats::Observation;
+use crate::core::traits::Traits;
 
 use super::error::{Code, Error};
 use super::settings::{self, Settings};
 use super::{
     admin, beacon, dashboard, decisions, failures, health, models, proxy, respond, sessions, stats,
+    traits,
 };
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
@@ -180,12 +182,17 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
         session_id(cookie.as_deref(), &settings.keys).map_err(|e| Code::SessionId.because(e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings, info.now_ms);
     let object_name = object.name.clone();
+    let customer = object.customer_key.clone();
     let bundle = models::for_session(&session)?;
     let stats = bundle.bundle().page_stats();
     let state = sessions::apply(env, object, events, info.now_ms, stats).await?;
 
     let holdout = in_holdout(&session, config);
-    let mut decision = match flow::conclude(&state, info.now_ms, config, &bundle, holdout) {
+    let traits = match (&customer, holdout) {
+        (Some(customer), false) => customer_traits(env, customer, &bundle).await,
+        _ => Traits::default(),
+    };
+    let mut decision = match flow::conclude(&state, info.now_ms, config, &bundle, holdout, &traits) {
         flow::Conclusion {
             features: Some(features),
             classification,
@@ -200,6 +207,20 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     decision.logout = is_logout(&info.path, None, config);
     decision.may_store = Some(Rc::clone(&settings));
     Ok(decision)
+}
+
+/// A logged-in customer's traits as the bundle's rules declare them. Failing to read
+/// them costs the request its traits (logged, counted), never its classification.
+async fn customer_traits(env: &Env, customer: &str, bundle: &LoadedBundle) -> Traits {
+    let Some(rules) = bundle.bundle().rules() else {
+        return Traits::default();
+    };
+    traits::for_customer(env, customer, rules.traits())
+        .await
+        .unwrap_or_else(|e| {
+            failures::record(&e);
+            Traits::default()
+        })
 }
 
 /// What the origin's response teaches about the customer, as `Set-Cookie` values: a

@@ -12,7 +12,7 @@ use super::bindings::KV_BINDING;
 use super::error::{Code, Result, ResultExt};
 use super::failures::{self, FailureRecord};
 use super::session_protocol::Operation;
-use super::{models, respond, sessions, settings};
+use super::{models, respond, sessions, settings, traits};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -29,6 +29,8 @@ struct Health {
     model: models::ModelsHealth,
     config: BindingState,
     customer_join: bool,
+    /// Customer traits read by this isolate (KV reads, cache hits, values ignored).
+    traits: traits::TraitsHealth,
     bindings: Bindings,
     failures: BTreeMap<&'static str, FailureRecord>,
 }
@@ -127,6 +129,7 @@ async fn details(env: &Env) -> web_sys::Response {
         model,
         config,
         customer_join,
+        traits: traits::health(),
         bindings,
         failures: failures::snapshot(),
     };

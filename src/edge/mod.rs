@@ -33,6 +33,7 @@ wasm32_only! {
     mod settings;
     mod stats;
     mod stats_do;
+    mod traits;
 
     use worker::{event, Context, Env, Request};
 

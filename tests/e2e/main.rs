@@ -11,4 +11,5 @@ mod models;
 mod pipeline;
 mod proxy;
 mod soak;
+mod traits;
 mod trust;
