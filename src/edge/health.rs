@@ -12,7 +12,7 @@ use super::bindings::KV_BINDING;
 use super::error::{Code, Result, ResultExt};
 use super::failures::{self, FailureRecord};
 use super::session_protocol::Operation;
-use super::{models, respond, sessions, settings, traits};
+use super::{dashboard, models, respond, sessions, settings, traits};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -33,6 +33,9 @@ struct Health {
     traits: traits::TraitsHealth,
     bindings: Bindings,
     failures: BTreeMap<&'static str, FailureRecord>,
+    /// The serving model's drift over the last hour and day (`/__edgeseg/admin/drift`),
+    /// or why it could not be read.
+    drift: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -132,6 +135,9 @@ async fn details(env: &Env) -> web_sys::Response {
         traits: traits::health(),
         bindings,
         failures: failures::snapshot(),
+        drift: dashboard::drift_windows(env)
+            .await
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
     };
     respond::json(200, &health)
 }

@@ -78,6 +78,25 @@ pub fn config_without_holdout() -> String {
     config.to_string()
 }
 
+/// The admin token and customer key of the workers [`start_joining_customers`] starts.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const CUSTOMER_KEY: &str = "e2e-customer-key";
+
+/// A local origin and a worker in front of it that joins logged-in customers
+/// ([`CUSTOMER_KEY`]), answers admin calls ([`ADMIN_TOKEN`]) and has no holdout.
+pub fn start_joining_customers() -> (Origin, Worker) {
+    let origin = Origin::start();
+    let worker = Worker::start(
+        &origin.url,
+        &[
+            ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
+            ("EDGESEG_STORE_CONFIG", &config_without_holdout()),
+        ],
+    );
+    (origin, worker)
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

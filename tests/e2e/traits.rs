@@ -10,24 +10,9 @@ use edgeseg::core::traits::kv_key;
 use serde_json::Value;
 
 use crate::harness::{
-    client, config_without_holdout, get_json, repo_root, Origin, Shopper, Worker,
+    client, get_json, repo_root, start_joining_customers as start, Shopper, Worker, ADMIN_TOKEN,
+    CUSTOMER_KEY,
 };
-
-const ADMIN_TOKEN: &str = "e2e-admin-token";
-const CUSTOMER_KEY: &str = "e2e-customer-key";
-
-fn start() -> (Origin, Worker) {
-    let origin = Origin::start();
-    let worker = Worker::start(
-        &origin.url,
-        &[
-            ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
-            ("EDGESEG_STORE_CONFIG", &config_without_holdout()),
-        ],
-    );
-    (origin, worker)
-}
 
 /// `edgeseg traits ...` against the worker's local KV, with the worker's customer key.
 fn traits_cli(worker: &Worker, args: &[&str]) -> Output {
