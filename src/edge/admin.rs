@@ -11,27 +11,20 @@
 //!   last N records, default 200): every publication, activation, rejection, promotion
 //!   and rollback.
 
-use sha2::{Digest, Sha256};
 use worker::{Env, Method, Request};
 
-use crate::core::channel::{AuditRecord, AUDIT_PREFIX};
 use crate::core::decision_log::DecisionId;
 
-use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING};
+use super::admin_auth::authorize;
 use super::dashboard::{self, Window};
-use super::error::{Code, Result, ResultExt};
+use super::error::{Code, Result};
 use super::session_protocol::Operation;
-use super::{decisions, respond, sessions, traits};
+use super::{audit, decisions, respond, sessions, traits};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
 const EXPLAIN_PREFIX: &str = "/__edgeseg/admin/explain/";
 const DASHBOARD_DATA_PATH: &str = "/__edgeseg/admin/dashboard.json";
 const DRIFT_PATH: &str = "/__edgeseg/admin/drift";
-
-/// Compares digests, so the time taken says nothing about the secret.
-pub fn same_secret(given: &str, expected: &str) -> bool {
-    Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
-}
 
 fn is_object_name(name: &str) -> bool {
     let hex = |s: &str, len: usize| {
@@ -42,32 +35,6 @@ fn is_object_name(name: &str) -> bool {
         Some(("c", key)) => hex(key, 64),
         _ => false,
     }
-}
-
-/// The configured admin token; without one the admin endpoints and the dashboard do
-/// not exist (`not_found`).
-pub fn configured_token(env: &Env) -> Result<String> {
-    match env.secret(ADMIN_TOKEN_SECRET).map(|s| s.to_string()) {
-        Ok(token) if !token.is_empty() => Ok(token),
-        _ => Err(Code::NotFound.because("admin endpoints are disabled")),
-    }
-}
-
-/// Passes the bearer token or the dashboard's sign-in cookie; `not_found` when the
-/// token is not configured, `unauthorized` when neither matches.
-pub fn authorize(req: &Request, env: &Env) -> Result<()> {
-    let expected = configured_token(env)?;
-    let given = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string));
-    let by_bearer = given.is_some_and(|token| same_secret(&token, &expected));
-    if by_bearer || dashboard::has_cookie_for(req, &expected) {
-        return Ok(());
-    }
-    Err(Code::Unauthorized.because("a valid bearer token (or the dashboard's sign-in) is required"))
 }
 
 /// `GET /__edgeseg/admin/explain/{id}`: a decision record, as kept.
@@ -120,7 +87,7 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
             })
             .unwrap_or(200)
             .clamp(1, 1000);
-        return match audit_trail(env, limit).await {
+        return match audit::trail(env, limit).await {
             Ok(records) => respond::json(200, &records),
             Err(e) => respond::error(&e),
         };
@@ -157,31 +124,3 @@ async fn session_state(env: &Env, name: &str, operation: Operation) -> Result<St
     }
 }
 
-/// The last `limit` audit records, oldest first (KV lists keys in order, and the keys
-/// start with the time).
-pub async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>> {
-    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
-    let mut names = Vec::new();
-    let mut cursor = None;
-    loop {
-        let mut list = kv.list().prefix(AUDIT_PREFIX.to_string());
-        if let Some(cursor) = cursor.take() {
-            list = list.cursor(cursor);
-        }
-        let page = list.execute().await?;
-        names.extend(page.keys.into_iter().map(|key| key.name));
-        match page.cursor {
-            Some(next) if !page.list_complete => cursor = Some(next),
-            _ => break,
-        }
-    }
-    let skip = names.len().saturating_sub(limit);
-    let mut records = Vec::new();
-    for name in names.into_iter().skip(skip) {
-        let text = kv.get(&name).text().await?;
-        if let Some(record) = text.and_then(|t| serde_json::from_str(&t).ok()) {
-            records.push(record);
-        }
-    }
-    Ok(records)
-}

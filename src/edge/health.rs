@@ -91,7 +91,7 @@ pub async fn respond(req: &Request, env: &Env) -> web_sys::Response {
     if !matches!(req.method(), Method::Get | Method::Head) {
         return respond::method_not_allowed(&req.method(), "/__edgeseg/health", "GET, HEAD");
     }
-    if super::admin::authorize(req, env).is_ok() {
+    if super::admin_auth::authorize(req, env).is_ok() {
         return details(env).await;
     }
     let model = models::health(env);

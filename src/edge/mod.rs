@@ -17,6 +17,8 @@ macro_rules! wasm32_only {
 
 wasm32_only! {
     mod admin;
+    mod admin_auth;
+    mod audit;
     mod beacon;
     mod bindings;
     mod dashboard;

@@ -15,6 +15,7 @@ macro_rules! native_only {
 
 native_only! {
     mod admin_api;
+    mod bundle_args;
     mod bundle_cmd;
     mod channel_cmd;
     mod classify_cmd;
@@ -30,6 +31,7 @@ native_only! {
     mod recording;
     mod replay_cmd;
     mod status;
+    mod temp_dir;
     mod traits_cmd;
     mod uci;
     mod uci_visit;

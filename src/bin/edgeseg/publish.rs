@@ -17,7 +17,8 @@ use edgeseg::core::channel::{
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 
 use crate::channel_cmd::{self, Clock};
-use crate::cli::BundleArgs;
+use crate::bundle_args::BundleArgs;
+use crate::temp_dir::TempDir;
 use crate::wrangler::{KvArgs, Wrangler};
 
 #[derive(Args)]
@@ -297,33 +298,6 @@ fn repair_local(
         );
     }
     Ok(())
-}
-
-/// A private scratch directory, removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Result<TempDir> {
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-        let path = std::env::temp_dir().join(format!(
-            "edgeseg-{tag}-{}-{}",
-            std::process::id(),
-            hex::encode(nonce)
-        ));
-        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(TempDir(path))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[cfg(test)]
