@@ -5,6 +5,9 @@
 #
 #   bash scripts/fuzz-campaign.sh [RUNS] [TARGET...]   # RUNS defaults to 10000000
 #
+# FUZZ_SECONDS bounds each target's run by time as well (libFuzzer's -max_total_time);
+# the table then says how many executions fitted.
+#
 # Crashes land in fuzz/artifacts/<target>/ and fail the script; the grown corpus stays in
 # target/fuzz-work/<target>/ (the committed seeds in fuzz/corpus/ are not touched).
 set -euo pipefail
@@ -27,7 +30,8 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   status=0
   cargo fuzz run -s none --debug-assertions "$t" "$work/$t" "corpus/$t" -- \
-    -runs="$runs" -print_final_stats=1 >"$log" 2>&1 || status=$?
+    -runs="$runs" ${FUZZ_SECONDS:+-max_total_time="$FUZZ_SECONDS"} -print_final_stats=1 \
+    >"$log" 2>&1 || status=$?
   secs=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
