@@ -31,6 +31,7 @@ pub mod headers;
 pub mod identity;
 pub mod model;
 pub mod page_stats;
+pub mod records;
 pub mod rules;
 pub mod session;
 pub mod signals;
