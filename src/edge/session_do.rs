@@ -16,18 +16,25 @@ use worker::{
 
 use crate::core::beacon::parse_beacon;
 use crate::core::decision_log::{remember, DecisionRecord};
+use crate::core::records::{RequestEntry, TrainingRecord, Trail};
 use crate::core::session::{SessionState, Stored};
 
 use super::decisions::KEY_PARAM;
 use super::error::Code;
 use super::session_protocol::{ApplyRequest, Operation};
 use super::settings::{self, Settings};
-use super::{models, sessions};
+use super::{failures, models, records, sessions};
 
 const STATE_KEY: &str = "state";
 const ABSORBED_KEY: &str = "absorbed";
 /// The object's decision log (`crate::core::decision_log`), erased with the rest.
 const DECISIONS_KEY: &str = "decisions";
+/// The current visit's trail of training-record entries (`crate::core::records`).
+const TRAIL_KEY: &str = "trail";
+/// Records of ended visits not yet in the bucket: the alarm writes (and retries) them.
+const UNWRITTEN_KEY: &str = "records-unwritten";
+/// How soon the alarm tries again after a record could not be written.
+const RECORD_RETRY_MS: i64 = 60_000;
 /// How many joined sessions a customer object remembers (to merge each only once).
 const ABSORBED_CAP: usize = 64;
 
@@ -168,6 +175,7 @@ impl SessionStore {
                 let stats = models::embedded_page_stats();
                 state.apply_all(&events, now_ms, &settings.config, &stats);
                 self.save(&state, &settings).await?;
+                self.note_beacon(&state, now_ms, &settings).await?;
                 Ok(Response::empty()?.with_status(202))
             }
             Err(e) => Ok(Response::from_bytes(e.body().into_bytes())?.with_status(e.status())),
@@ -220,6 +228,94 @@ impl SessionStore {
         }
     }
 
+    /// The current visit's trail; a trail of an earlier visit is closed first (its
+    /// record waits for the alarm with the other unwritten ones).
+    async fn current_trail(&self, state: &SessionState) -> Result<Trail> {
+        let storage = self.state.storage();
+        let text: Option<String> = storage.get(TRAIL_KEY).await?;
+        let trail: Trail = text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        if trail.started_ms == state.visit_start_ms {
+            return Ok(trail);
+        }
+        if let Some(record) = trail.into_record() {
+            let mut unwritten = self.unwritten().await?;
+            unwritten.push(record);
+            storage.put(UNWRITTEN_KEY, serde_json::to_string(&unwritten)?).await?;
+        }
+        Ok(Trail::new(state.visit_start_ms))
+    }
+
+    async fn unwritten(&self) -> Result<Vec<TrainingRecord>> {
+        let text: Option<String> = self.state.storage().get(UNWRITTEN_KEY).await?;
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
+    }
+
+    /// Adds a tracked request to the visit's trail (`Operation::Trail`).
+    async fn add_to_trail(&self, mut req: Request) -> Result<Response> {
+        let entry: RequestEntry = serde_json::from_str(&req.text().await?)?;
+        let settings = self.settings().await?;
+        let state = self.load().await?;
+        let mut trail = self.current_trail(&state).await?;
+        trail.add_request(entry, settings.config.records.max_requests);
+        let text = serde_json::to_string(&trail)?;
+        self.state.storage().put(TRAIL_KEY, &text).await?;
+        Response::empty().map(|r| r.with_status(204))
+    }
+
+    /// Notes a beacon's arrival in the trail: a replay of the record needs its time.
+    async fn note_beacon(&self, state: &SessionState, now_ms: i64, settings: &Settings) -> Result<()> {
+        if !records::enabled(&self.env) {
+            return Ok(());
+        }
+        let mut trail = self.current_trail(state).await?;
+        trail.add_beacon(now_ms, settings.config.records.max_requests);
+        let text = serde_json::to_string(&trail)?;
+        self.state.storage().put(TRAIL_KEY, &text).await
+    }
+
+    /// At the alarm: closes the trail of a visit that has ended and writes every
+    /// unwritten record; `false` when one could not be written (kept for a retry). A
+    /// record's key is fixed by its visit, so writing it twice leaves one object.
+    async fn write_records(
+        &self,
+        state: &SessionState,
+        now_ms: i64,
+        settings: &Settings,
+    ) -> Result<bool> {
+        let storage = self.state.storage();
+        let mut unwritten = self.unwritten().await?;
+        if !state.visit_active(now_ms, &settings.config) {
+            let text: Option<String> = storage.get(TRAIL_KEY).await?;
+            let trail: Option<Trail> = text.and_then(|t| serde_json::from_str(&t).ok());
+            if let Some(record) = trail.and_then(Trail::into_record) {
+                unwritten.push(record);
+                storage.put(UNWRITTEN_KEY, serde_json::to_string(&unwritten)?).await?;
+            }
+            storage.delete(TRAIL_KEY).await?;
+        }
+        if unwritten.is_empty() {
+            return Ok(true);
+        }
+        let object = self.state.id().to_string();
+        let mut failed = Vec::new();
+        for record in unwritten {
+            if let Err(e) = records::write(&self.env, &object, &record).await {
+                failures::record(&e);
+                failed.push(record);
+            }
+        }
+        if failed.is_empty() {
+            storage.delete(UNWRITTEN_KEY).await?;
+            return Ok(true);
+        }
+        storage.put(UNWRITTEN_KEY, serde_json::to_string(&failed)?).await?;
+        Ok(false)
+    }
+
     async fn read(&self) -> Result<Response> {
         let state = self.load().await?;
         if state.is_empty() {
@@ -255,6 +351,7 @@ impl DurableObject for SessionStore {
             Some(Operation::Ping) => Response::ok("pong"),
             Some(Operation::Remember) => self.remember(req).await,
             Some(Operation::Recall) => self.recall(&req).await,
+            Some(Operation::Trail) => self.add_to_trail(req).await,
             None => Response::error(format!("no session operation {method:?} {path}"), 404),
         }
     }
@@ -266,6 +363,13 @@ impl DurableObject for SessionStore {
         let mut state = self.load().await?;
         // The alarm that fired is spent.
         self.alarm_at.set(None);
+        if !self.write_records(&state, now_ms, &settings).await? {
+            // Nothing is erased before its record is written: try again shortly.
+            let retry = now_ms + RECORD_RETRY_MS;
+            self.state.storage().set_alarm(retry).await?;
+            self.alarm_at.set(Some(retry));
+            return Response::ok("records pending");
+        }
         if state.forget_if_expired(now_ms, &settings.config) || state.is_empty() {
             self.erase().await?;
             return Response::ok("deleted");
