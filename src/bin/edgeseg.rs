@@ -32,6 +32,12 @@ mod explain_cmd;
 #[path = "edgeseg/keys.rs"]
 mod keys;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/lift_cmd.rs"]
+mod lift_cmd;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/logs_cmd.rs"]
+mod logs_cmd;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/metrics.rs"]
 mod metrics;
 #[cfg(not(target_arch = "wasm32"))]
@@ -41,11 +47,17 @@ mod otto;
 #[path = "edgeseg/publish.rs"]
 mod publish;
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/record_files.rs"]
+mod record_files;
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/recording.rs"]
 mod recording;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/replay_cmd.rs"]
 mod replay_cmd;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "edgeseg/rows_csv.rs"]
+mod rows_csv;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "edgeseg/status.rs"]
 mod status;

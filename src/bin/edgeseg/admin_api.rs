@@ -9,6 +9,8 @@ use serde_json::Value;
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 pub const TOKEN_VAR: &str = "EDGESEG_ADMIN_TOKEN";
+/// The largest answer read (a long listing of record objects).
+const MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Args)]
 pub struct AdminArgs {
@@ -24,6 +26,16 @@ impl AdminArgs {
     /// `GET URL{path}` with the bearer token; a non-2xx answer is an error naming the
     /// status and the worker's own error body.
     pub fn get_json(&self, path: &str) -> Result<Value> {
+        let (url, body) = self.get(path)?;
+        serde_json::from_slice(&body).with_context(|| format!("GET {url}: the answer is not JSON"))
+    }
+
+    /// `GET URL{path}`'s body as bytes (a record object), with the same checks.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        Ok(self.get(path)?.1)
+    }
+
+    fn get(&self, path: &str) -> Result<(String, Vec<u8>)> {
         let token = match &self.token {
             Some(token) => token.clone(),
             None => std::env::var(TOKEN_VAR)
@@ -43,11 +55,16 @@ impl AdminArgs {
         let status = response.status().as_u16();
         let body = response
             .body_mut()
-            .read_to_string()
+            .with_config()
+            .limit(MAX_BODY_BYTES)
+            .read_to_vec()
             .with_context(|| format!("reading the answer of GET {url}"))?;
         if !(200..300).contains(&status) {
-            anyhow::bail!("GET {url} answered {status}: {}", body.trim());
+            anyhow::bail!(
+                "GET {url} answered {status}: {}",
+                String::from_utf8_lossy(&body).trim()
+            );
         }
-        serde_json::from_str(&body).with_context(|| format!("GET {url}: the answer is not JSON"))
+        Ok((url, body))
     }
 }

@@ -9,8 +9,8 @@ use edgeseg::core::classify::LoadedBundle;
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
 use crate::{
-    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, replay_cmd, status,
-    traits_cmd,
+    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, lift_cmd, logs_cmd, publish,
+    replay_cmd, status, traits_cmd,
 };
 
 #[derive(Parser)]
@@ -55,6 +55,11 @@ enum Command {
     /// The store's customer traits in KV: publish a feed, delete a customer.
     #[command(subcommand)]
     Traits(traits_cmd::TraitsCommand),
+    /// Training records written at the edge: pull a range of days, turn them into rows.
+    #[command(subcommand)]
+    Logs(logs_cmd::LogsCommand),
+    /// Order rate of personalised visits against the holdout, per segment, from records.
+    Lift(lift_cmd::LiftArgs),
 }
 
 impl Cli {
@@ -72,6 +77,8 @@ impl Cli {
             Command::Drift(args) => drift_cmd::run(args),
             Command::Explain(args) => explain_cmd::run(args),
             Command::Traits(command) => traits_cmd::run(command),
+            Command::Logs(command) => logs_cmd::run(command),
+            Command::Lift(args) => lift_cmd::run(args),
         }
     }
 }

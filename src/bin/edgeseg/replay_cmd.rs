@@ -2,15 +2,14 @@
 //! whether the visit ends in an order. The training pipeline learns from these rows, so
 //! its features are the worker's own.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
 use edgeseg::core::config::StoreConfig;
-use edgeseg::core::features::{Kind, Observed, FIELDS};
 use edgeseg::core::page_stats::PageStats;
 
+use crate::rows_csv::{RowKey, RowWriter};
 use crate::visits::{self, SourceArgs, UciArgs};
 
 #[derive(Args)]
@@ -36,9 +35,6 @@ pub struct ReplayArgs {
     out: Option<PathBuf>,
 }
 
-/// The columns before the features.
-const KEY_COLUMNS: &str = "visit,variant,requests,end,ordered";
-
 pub fn run(args: ReplayArgs) -> Result<()> {
     let stats = match &args.page_stats {
         Some(path) => PageStats::from_json(
@@ -51,19 +47,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let stats = &stats;
     let config = StoreConfig::default_store();
     let visits = visits::load(&args.source, &args.uci, args.funnel)?;
-    let columns: Vec<&str> = FIELDS
-        .iter()
-        .filter(|(_, kind)| *kind != Kind::List)
-        .map(|(name, _)| *name)
-        .collect();
-
-    let mut out: Box<dyn std::io::Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    writeln!(out, "{KEY_COLUMNS},{}", columns.join(","))?;
+    let mut out = RowWriter::new(crate::rows_csv::output(args.out.as_deref())?)?;
     for visit in &visits {
         let funnel_copy = visit.first_row > 1;
         let keep = |requests: usize| {
@@ -74,30 +58,16 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             .recording
             .rows_where(&config, stats, keep)
             .with_context(|| format!("visit {}", visit.id))?;
-        let ordered = match visit.ordered() {
-            Some(true) => "1",
-            Some(false) => "0",
-            None => "",
-        };
         for row in rows {
-            write!(
-                out,
-                "{},{},{},{},{ordered}",
-                visit.id,
-                visit.variant,
-                row.requests,
-                u8::from(row.end)
-            )?;
-            for name in &columns {
-                match row.features.get(name) {
-                    Some(Observed::Num(x)) => write!(out, ",{x}")?,
-                    Some(Observed::Label(label)) => write!(out, ",{label}")?,
-                    Some(Observed::List(_)) | None => write!(out, ",")?,
-                }
-            }
-            writeln!(out)?;
+            let key = RowKey {
+                visit: &visit.id,
+                variant: visit.variant,
+                requests: row.requests,
+                end: row.end,
+                ordered: visit.ordered(),
+            };
+            out.write(&key, &row.features)?;
         }
     }
-    out.flush()?;
-    Ok(())
+    out.finish()
 }
