@@ -259,6 +259,11 @@ impl SessionStore {
         let entry: RequestEntry = serde_json::from_str(&req.text().await?)?;
         let settings = self.settings().await?;
         let state = self.load().await?;
+        if state.is_empty() {
+            // The state was taken (a login) or erased since: nothing to join, and an
+            // object without state sets no alarm that would ever write the trail.
+            return Response::empty().map(|r| r.with_status(204));
+        }
         let mut trail = self.current_trail(&state).await?;
         trail.add_request(entry, settings.config.records.max_requests);
         let text = serde_json::to_string(&trail)?;

@@ -10,5 +10,6 @@ mod load;
 mod models;
 mod pipeline;
 mod proxy;
+mod records;
 mod soak;
 mod trust;

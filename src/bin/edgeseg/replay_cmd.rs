@@ -2,6 +2,7 @@
 //! whether the visit ends in an order. The training pipeline learns from these rows, so
 //! its features are the worker's own.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
@@ -33,6 +34,10 @@ pub struct ReplayArgs {
     /// Where to write the CSV (default: stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Write the visits themselves, one recording per line (docs/contracts.md section
+    /// 6), instead of their rows: what a load driver sends through a worker.
+    #[arg(long)]
+    recordings: bool,
 }
 
 pub fn run(args: ReplayArgs) -> Result<()> {
@@ -47,6 +52,15 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let stats = &stats;
     let config = StoreConfig::default_store();
     let visits = visits::load(&args.source, &args.uci, args.funnel)?;
+    if args.recordings {
+        let mut out = crate::rows_csv::output(args.out.as_deref())?;
+        for visit in &visits {
+            serde_json::to_writer(&mut out, &visit.recording)?;
+            writeln!(out)?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
     let mut out = RowWriter::new(crate::rows_csv::output(args.out.as_deref())?)?;
     for visit in &visits {
         let funnel_copy = visit.first_row > 1;
