@@ -10,8 +10,10 @@
 use std::cell::{Cell, RefCell};
 
 use futures_util::lock::Mutex;
+use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_warn, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
+    console_warn, durable_object, js_sys, Date, DurableObject, Env, Request, Response, Result,
+    ScheduledTime, State,
 };
 
 use crate::core::beacon::parse_beacon;
@@ -41,6 +43,12 @@ const ABSORBED_CAP: usize = 64;
 /// How far the retention alarm may be from its exact time before it is re-armed: an
 /// alarm that fires early finds the visit still active and re-arms itself.
 const ALARM_SLACK_MS: i64 = 60_000;
+
+/// An alarm time from Unix ms: workers-rs reads a bare `i64` as an offset from now, so
+/// an absolute time passed as one lands decades away and the alarm never fires.
+fn at(unix_ms: i64) -> ScheduledTime {
+    ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(unix_ms as f64)))
+}
 
 #[durable_object]
 pub struct SessionStore {
@@ -97,7 +105,7 @@ impl SessionStore {
             .get()
             .is_some_and(|at| at <= due && due - at < ALARM_SLACK_MS);
         if !close_enough {
-            storage.set_alarm(due).await?;
+            storage.set_alarm(at(due)).await?;
             self.alarm_at.set(Some(due));
         }
         Ok(text)
@@ -371,7 +379,7 @@ impl DurableObject for SessionStore {
         if !self.write_records(&state, now_ms, &settings).await? {
             // Nothing is erased before its record is written: try again shortly.
             let retry = now_ms + RECORD_RETRY_MS;
-            self.state.storage().set_alarm(retry).await?;
+            self.state.storage().set_alarm(at(retry)).await?;
             self.alarm_at.set(Some(retry));
             return Response::ok("records pending");
         }
