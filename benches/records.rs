@@ -19,14 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use edgeseg::core::records::partition::Day;
+use harness::env_number;
 use serde_json::json;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let visits = env_number("BENCH_RECORDS_VISITS", 10_000);

@@ -201,12 +201,18 @@ impl SessionStore {
         })
     }
 
-    /// The decision log, stored as JSON text so feature values come back exactly.
-    async fn decisions(&self) -> Result<Vec<DecisionRecord>> {
-        let text: Option<String> = self.state.storage().get(DECISIONS_KEY).await?;
+    /// A value kept as JSON text (so feature values come back exactly); unreadable or
+    /// absent: the default.
+    async fn stored_json<T: serde::de::DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
+        let text: Option<String> = self.state.storage().get(key).await?;
         Ok(text
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default())
+    }
+
+    /// The decision log.
+    async fn decisions(&self) -> Result<Vec<DecisionRecord>> {
+        self.stored_json(DECISIONS_KEY).await
     }
 
     /// Keeps a decision record (the latest `RECORDS_PER_OBJECT`).
@@ -240,10 +246,7 @@ impl SessionStore {
     /// record waits for the alarm with the other unwritten ones).
     async fn current_trail(&self, state: &SessionState) -> Result<Trail> {
         let storage = self.state.storage();
-        let text: Option<String> = storage.get(TRAIL_KEY).await?;
-        let trail: Trail = text
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        let trail: Trail = self.stored_json(TRAIL_KEY).await?;
         if trail.started_ms == state.visit_start_ms {
             return Ok(trail);
         }
@@ -256,10 +259,7 @@ impl SessionStore {
     }
 
     async fn unwritten(&self) -> Result<Vec<TrainingRecord>> {
-        let text: Option<String> = self.state.storage().get(UNWRITTEN_KEY).await?;
-        Ok(text
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default())
+        self.stored_json(UNWRITTEN_KEY).await
     }
 
     /// Adds a tracked request to the visit's trail (`Operation::Trail`).
@@ -302,9 +302,8 @@ impl SessionStore {
         let storage = self.state.storage();
         let mut unwritten = self.unwritten().await?;
         if !state.visit_active(now_ms, &settings.config) {
-            let text: Option<String> = storage.get(TRAIL_KEY).await?;
-            let trail: Option<Trail> = text.and_then(|t| serde_json::from_str(&t).ok());
-            if let Some(record) = trail.and_then(Trail::into_record) {
+            let trail: Trail = self.stored_json(TRAIL_KEY).await?;
+            if let Some(record) = trail.into_record() {
                 unwritten.push(record);
                 storage.put(UNWRITTEN_KEY, serde_json::to_string(&unwritten)?).await?;
             }

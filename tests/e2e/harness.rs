@@ -78,6 +78,30 @@ pub fn config_without_holdout() -> String {
     config.to_string()
 }
 
+/// Runs the `edgeseg` CLI built with the tests in the repository; its stdout, or a
+/// panic with its stderr.
+pub fn edgeseg(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("run edgeseg");
+    assert!(
+        output.status.success(),
+        "edgeseg {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A bench's size from the environment, or `default`.
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

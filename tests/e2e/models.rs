@@ -44,20 +44,10 @@ fn bundle(worker: &Worker, version: &str, seed: [u8; 32]) -> PathBuf {
 
 /// Runs the `edgeseg` CLI against the worker's local KV store.
 fn cli(worker: &Worker, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
-        .args(args)
-        .arg("--local")
-        .arg("--persist-to")
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .output()
-        .expect("run edgeseg");
-    assert!(
-        output.status.success(),
-        "edgeseg {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    let state = worker.state_dir.to_string_lossy().into_owned();
+    let mut all = args.to_vec();
+    all.extend(["--local", "--persist-to", state.as_str()]);
+    crate::harness::edgeseg(&all)
 }
 
 /// Writes keys straight into the worker's KV, as anyone with KV access could: the

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use edgeseg::core::identity::customer_key;
@@ -17,6 +16,7 @@ use edgeseg::core::records::TrainingRecord;
 use edgeseg::core::signals::region_code;
 use serde_json::{json, Value};
 
+pub use crate::harness::edgeseg;
 use crate::harness::{repo_root, Origin, Shopper, Worker};
 
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
@@ -49,20 +49,6 @@ pub fn start() -> (Origin, Worker) {
         ],
     );
     (origin, worker)
-}
-
-pub fn edgeseg(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("run edgeseg");
-    assert!(
-        output.status.success(),
-        "edgeseg {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 pub fn data_file(relative: &str) -> String {
