@@ -94,7 +94,8 @@ pub fn edgeseg(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A bench's size from the environment, or `default`.
+/// A bench's size from the environment, or `default` (the benches use it).
+#[allow(dead_code)]
 pub fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

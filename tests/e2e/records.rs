@@ -7,11 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use edgeseg::core::identity::customer_key;
 use edgeseg::core::records::partition::Day;
 use edgeseg::core::records::record::from_jsonl_gz;
+use edgeseg::core::records::settings::DEFAULT_MAX_REQUESTS;
 use edgeseg::core::records::TrainingRecord;
 use edgeseg::core::signals::region_code;
 use serde_json::{json, Value};
@@ -168,8 +170,51 @@ pub fn listed(worker: &Worker) -> usize {
         .map_or(0, Vec::len)
 }
 
-/// Every record under `dir` (what `edgeseg logs pull` wrote), with its file's text.
-pub fn pulled(dir: &Path) -> Vec<(TrainingRecord, String)> {
+/// The record objects of one day, through the admin endpoint.
+fn listed_on(worker: &Worker, day: &str) -> usize {
+    let url = format!("{}/__edgeseg/admin/records?from={day}&to={day}", worker.url);
+    crate::harness::get_json(&url, Some(ADMIN_TOKEN))
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+/// Retention: a record older than `records.retention_days` (90) goes at the daily
+/// sweep (the cron trigger, fired through wrangler's local scheduled handler), and
+/// the recent ones stay.
+fn assert_the_sweep_keeps_only_recent_records(worker: &Worker, recent: usize, sample: &Path) {
+    let old_day = "2020-01-01";
+    let status = Command::new(std::env::var("WRANGLER").expect("WRANGLER"))
+        .args(["r2", "object", "put"])
+        .arg(format!("edgeseg-records/records/day={old_day}/00.jsonl.gz"))
+        .arg("--file")
+        .arg(sample)
+        .args(["--local", "--persist-to"])
+        .arg(&worker.state_dir)
+        .current_dir(repo_root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .expect("wrangler r2 object put");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert_eq!(listed_on(worker, old_day), 1);
+    let fired = crate::harness::client()
+        .get(format!("{}/cdn-cgi/handler/scheduled", worker.url))
+        .call()
+        .expect("the scheduled handler");
+    assert!(fired.status().as_u16() < 300, "{}", fired.status());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while listed_on(worker, old_day) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(listed_on(worker, old_day), 0, "the old day is swept");
+    assert_eq!(listed(worker), recent, "the recent records stay");
+}
+
+/// The files under `dir`.
+fn record_files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
@@ -185,8 +230,13 @@ pub fn pulled(dir: &Path) -> Vec<(TrainingRecord, String)> {
             }
         }
     }
+    files
+}
+
+/// Every record under `dir` (what `edgeseg logs pull` wrote), with its file's text.
+pub fn pulled(dir: &Path) -> Vec<(TrainingRecord, String)> {
     let mut records = Vec::new();
-    for file in files {
+    for file in record_files_under(dir) {
         let bytes = std::fs::read(&file).expect("read record");
         let mut text = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
@@ -215,13 +265,14 @@ fn as_seen(sent: &Sent, record: &TrainingRecord) -> Value {
     let mut request_times = record.requests.iter().map(|r| r.at_ms);
     let mut beacon_times = record.beacons_ms.iter();
     let continent = continent_of(record);
+    // Past the cap the record has no times; the rows it has need only what came before.
     let requests: Vec<Value> = sent
         .steps
         .iter()
-        .map(|step| match step {
+        .map_while(|step| match step {
             Step::Request(entry) => {
                 let mut request = entry.clone();
-                request["at_ms"] = request_times.next().expect("a recorded request").into();
+                request["at_ms"] = request_times.next()?.into();
                 request["host"] = "127.0.0.1".into();
                 if let Some(object) = request.as_object_mut() {
                     object.remove("continent");
@@ -229,12 +280,12 @@ fn as_seen(sent: &Sent, record: &TrainingRecord) -> Value {
                 if let Some(c) = continent {
                     request["continent"] = c.into();
                 }
-                request
+                Some(request)
             }
-            Step::Beacon(body) => json!({
-                "at_ms": *beacon_times.next().expect("a recorded beacon"),
+            Step::Beacon(body) => Some(json!({
+                "at_ms": *beacon_times.next()?,
                 "beacon": body,
-            }),
+            })),
         })
         .collect();
     json!({ "requests": requests })
@@ -404,11 +455,21 @@ fn visits_leave_one_record_each_equal_to_the_replay_and_nothing_identifying() {
             .map(|r| r["path"].as_str().unwrap_or_default())
             .collect();
         let recorded: Vec<&str> = record.requests.iter().map(|r| r.path.as_str()).collect();
+        let kept = paths.len().min(DEFAULT_MAX_REQUESTS);
         assert_eq!(
-            recorded, paths,
+            recorded,
+            paths[..kept],
             "the record's requests are the visit's, in order"
         );
-        assert_eq!(record.beacons_ms.len(), sent.beacons());
+        assert_eq!(
+            record.truncated as usize,
+            paths.len() - kept,
+            "past the cap: counted"
+        );
+        assert_eq!(
+            record.beacons_ms.len(),
+            sent.beacons().min(DEFAULT_MAX_REQUESTS)
+        );
         assert_eq!(record.outcome.ordered, sent.ordered);
         holdout += usize::from(record.in_holdout());
     }
@@ -449,6 +510,12 @@ fn visits_leave_one_record_each_equal_to_the_replay_and_nothing_identifying() {
         differing.len(),
         &differing[..differing.len().min(10)]
     );
+
+    let sample = record_files_under(&pull_dir)
+        .into_iter()
+        .next()
+        .expect("a record file");
+    assert_the_sweep_keeps_only_recent_records(&worker, expected, &sample);
 
     // Lift runs on what was pulled.
     let lift = edgeseg(&["lift", "--records", &pull_dir.to_string_lossy(), "--json"]);

@@ -89,7 +89,7 @@ impl RequestEntry {
 }
 
 /// How the visit ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// An order-confirmation page was requested.

@@ -16,6 +16,10 @@ pub struct Trail {
     pub requests: Vec<RequestEntry>,
     pub beacons_ms: Vec<i64>,
     pub truncated: u32,
+    /// How the visit ends so far, past the cap too: an order after the 200th request
+    /// still makes it a visit that ordered.
+    #[serde(default)]
+    pub outcome: Outcome,
 }
 
 impl Trail {
@@ -33,6 +37,10 @@ impl Trail {
     /// Adds a request in time order: entries are sent after each response, so two
     /// quick requests may arrive swapped.
     pub fn add_request(&mut self, entry: RequestEntry, cap: usize) {
+        self.outcome.ordered |= entry.order;
+        if let Some(value) = entry.order_value {
+            self.outcome.order_value = Some(self.outcome.order_value.unwrap_or(0.0) + value);
+        }
         if self.requests.len() >= cap {
             self.truncated = self.truncated.saturating_add(1);
             return;
@@ -56,9 +64,6 @@ impl Trail {
             .beacons_ms
             .last()
             .map_or(last_request, |b| last_request.max(*b));
-        let ordered = self.requests.iter().any(|r| r.order);
-        let values: Vec<f64> = self.requests.iter().filter_map(|r| r.order_value).collect();
-        let order_value = (!values.is_empty()).then(|| values.iter().sum());
         let started_ms = if self.started_ms > 0 {
             self.started_ms
         } else {
@@ -72,10 +77,7 @@ impl Trail {
             requests: self.requests,
             beacons_ms: self.beacons_ms,
             truncated: self.truncated,
-            outcome: Outcome {
-                ordered,
-                order_value,
-            },
+            outcome: self.outcome,
         })
     }
 }
@@ -116,7 +118,9 @@ mod tests {
         trail.add_request(entry(3_000, "/b?q=secret"), 3);
         trail.add_request(entry(2_000, "/a"), 3);
         trail.add_request(entry(4_000, "/c"), 3);
-        trail.add_request(entry(5_000, "/d"), 3);
+        let mut order = entry(5_000, "/checkout/complete");
+        order.order = true;
+        trail.add_request(order, 3);
         trail.add_beacon(4_500, 3);
         let paths: Vec<&str> = trail.requests.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(paths, ["/a", "/b", "/c"], "time order, no query string");
@@ -124,7 +128,7 @@ mod tests {
         assert_eq!(record.truncated, 1);
         assert_eq!((record.started_ms, record.ended_ms), (1_000, 4_500));
         assert_eq!(record.requests[0].method, "GET");
-        assert!(!record.outcome.ordered);
+        assert!(record.outcome.ordered, "an order past the cap still counts");
     }
 
     #[test]
