@@ -45,7 +45,9 @@ fn per_request(c: &mut Criterion) {
     let state = session::browsing_session(&config, stats);
     let now = session::T0 + 400_000;
     c.bench_function("request: features + model + explanation + rules", |b| {
-        b.iter(|| edgeseg::core::flow::conclude(&state, now, &config, &loaded, false))
+        b.iter(|| {
+            edgeseg::core::flow::conclude(&state, now, &config, &loaded, false, &Default::default())
+        })
     });
 }
 

@@ -15,11 +15,8 @@ mod harness;
 #[allow(dead_code)]
 mod soak;
 
-use harness::{config_without_holdout, Origin, Worker};
+use harness::{start_joining_customers, ADMIN_TOKEN, CUSTOMER_KEY};
 use serde_json::json;
-
-const ADMIN_TOKEN: &str = "bench-admin-token";
-const CUSTOMER_KEY: &str = "bench-customer-key";
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -43,15 +40,7 @@ fn main() {
         parallel: env_number("BENCH_SOAK_PARALLEL", 6),
         seed: 2026,
     };
-    let origin = Origin::start();
-    let worker = Worker::start(
-        &origin.url,
-        &[
-            ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
-            ("EDGESEG_STORE_CONFIG", &config_without_holdout()),
-        ],
-    );
+    let (_origin, worker) = start_joining_customers();
     eprintln!("bench: soak {plan:?} against {}", worker.url);
     let report = soak::run(&worker, &plan, CUSTOMER_KEY, ADMIN_TOKEN);
     let mut latencies = report.latencies_us.clone();

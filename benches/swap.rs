@@ -14,22 +14,13 @@
 mod harness;
 
 use std::fs;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use edgeseg::core::bundle::PublisherKey;
-use harness::{repo_root, Origin, Shopper, Worker};
+use harness::{model_version, Origin, Shopper, Worker};
 use serde_json::json;
 
 const SEED: [u8; 32] = [11; 32];
-
-fn model_version(page: &harness::Page) -> String {
-    page.header("edgeseg-version")
-        .and_then(|v| v.split("model=\"").nth(1))
-        .and_then(|v| v.split('"').next())
-        .unwrap_or_default()
-        .to_string()
-}
 
 fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
@@ -77,18 +68,8 @@ fn main() {
         let dir = worker.state_dir.with_file_name(format!("bundle-{version}"));
         harness::signed_bundle(&dir, &version, SEED);
         let publish_started = Instant::now();
-        let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
-            .args(["publish", dir.to_str().unwrap_or_default()])
-            .args(["--channel", "production", "--local", "--persist-to"])
-            .arg(&worker.state_dir)
-            .current_dir(repo_root())
-            .output()
-            .expect("edgeseg publish");
-        assert!(
-            output.status.success(),
-            "publish failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let bundle = dir.to_str().unwrap_or_default();
+        harness::cli(&worker, &["publish", bundle, "--channel", "production"]);
         // The pointer has changed: browse until the new version answers.
         let changed = Instant::now();
         let mut worst: f64 = 0.0;

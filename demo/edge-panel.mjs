@@ -11,6 +11,14 @@ const REASONS = {
   CONSENT_WITHHELD: 'You withheld consent (a consent cookie or Global Privacy Control): the edge stores nothing about you.',
   HOLDOUT: 'This session is in the holdout group: the baseline experience, no signals.',
   ERROR: 'Something failed at the edge; the request reached the store unchanged apart from this.',
+  UNTRACKED: 'The edge worker saw this request and deliberately left it untracked: nothing was counted or stored, and no segment was assigned.',
+};
+
+// Why an UNTRACKED request was left alone (the `why` parameter, docs/contracts.md section 4).
+const UNTRACKED_WHY = {
+  bot: 'It looks like a bot (a crawler, monitor, headless browser or HTTP library).',
+  asset: 'It is a static asset or a path the store configuration ignores.',
+  not_a_page: 'It is not a page view (HEAD, OPTIONS, or a write no route names).',
 };
 
 const KNOWN = ['edgeseg-reason', 'edgeseg-segment', 'edgeseg-signals', 'edgeseg-rules', 'edgeseg-version', 'edgeseg-error'];
@@ -87,7 +95,12 @@ function renderParsed(h) {
   // Reason (and error code).
   if (reason.value) {
     const tok = bareText(reason.value.item);
-    parts.push(`<p class="es-reason"><span class="es-badge es-r-${esc(tok.toLowerCase())}">${esc(tok)}</span> ${esc(REASONS[tok] || 'An unrecognised reason.')}</p>`);
+    let text = REASONS[tok] || 'An unrecognised reason.';
+    if (tok === 'UNTRACKED') {
+      const why = bareText(reason.value.params.get('why'));
+      text += ' ' + (UNTRACKED_WHY[why] || `Reason given: ${why}.`);
+    }
+    parts.push(`<p class="es-reason"><span class="es-badge es-r-${esc(tok.toLowerCase())}">${esc(tok)}</span> ${esc(text)}</p>`);
   } else if (reason.error) parts.push(unparsed('edgeseg-reason', reason));
   if (error.value) parts.push(`<p class="es-reason"><span class="es-badge es-r-error">error</span> <code>${esc(bareText(error.value.item))}</code></p>`);
   else if (error.error) parts.push(unparsed('edgeseg-error', error));

@@ -175,6 +175,15 @@ test('the edge panel renders the edgeseg-* headers', async () => {
   assert.ok(!html.includes('Could not parse'));
 });
 
+test('an untracked request says why instead of "reached directly"', async () => {
+  const html = await (await fetch(`${base}/product/301`, { headers: { 'edgeseg-reason': 'UNTRACKED;why=bot' } })).text();
+  assert.ok(html.includes('UNTRACKED'));
+  assert.ok(html.includes('deliberately left it untracked'));
+  assert.ok(html.includes('It looks like a bot'));
+  assert.ok(!html.includes('reached directly'));
+  assert.ok(!html.includes('Could not parse'));
+});
+
 test('malformed edgeseg-* headers fall back to the raw value', async () => {
   const res = await fetch(`${base}/`, {
     headers: { 'edgeseg-segment': '((("', 'edgeseg-signals': 'a=1.23456, =', 'edgeseg-rules': 'x=("unterminated', 'edgeseg-reason': 'ERROR', 'edgeseg-error': 'storage_unavailable', 'edgeseg-other': '<b>' },

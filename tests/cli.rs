@@ -231,6 +231,28 @@ fn bundle_check_names_a_tampered_file() {
 }
 
 #[test]
+fn bundle_check_refuses_a_version_a_channel_could_not_name() {
+    // The channel pointer takes at most 64 characters; the bundle must be refused by
+    // the same rule before `publish` uploads a single file.
+    let dir = bundle_copy();
+    let path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("manifest")).expect("JSON");
+    manifest["version"] = "v".repeat(65).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).expect("JSON")).expect("write");
+    let out = edgeseg(&["bundle", "check", dir.to_str().expect("utf-8 path")]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("version") && err.contains("64"), "{err}");
+
+    manifest["version"] = "v".repeat(64).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).expect("JSON")).expect("write");
+    let out = edgeseg(&["bundle", "check", dir.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn classify_prints_the_model_segment_for_a_session() {
     let model = model_dir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgeseg"))

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 pub use core_files::{PageStats, RuleSet};
 pub use integrity::{sha256_hex, PublisherKey, SignatureStatus, TrustPolicy};
 pub use manifest::{
-    FeatureSpec, GoldenVector, Manifest, ModelSpec, SegmentSpec, Transform, FORMAT,
+    is_valid_version, FeatureSpec, GoldenVector, Manifest, ModelSpec, SegmentSpec, Transform,
+    FORMAT, VERSION_RULE,
 };
 
 /// File name -> bytes: a bundle as the worker gets it (embedded copy, KV) or the CLI

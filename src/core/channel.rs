@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use crate::core::bundle::is_valid_version;
+use crate::core::bundle::VERSION_RULE;
 use crate::core::identity::{bucket, SessionId};
 
 /// The version name of the bundle compiled into the worker.
@@ -54,15 +56,6 @@ pub struct Pointer {
     pub updated_at: Option<String>,
 }
 
-/// Versions are used in KV keys and headers: keep them to a safe alphabet.
-pub fn is_valid_version(version: &str) -> bool {
-    !version.is_empty()
-        && version.len() <= 64
-        && version
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// Channel names follow the same alphabet.
 pub fn is_valid_channel(name: &str) -> bool {
     is_valid_version(name)
@@ -74,7 +67,7 @@ fn check_version(field: &'static str, version: &str) -> Result<(), ChannelError>
     } else {
         Err(ChannelError::Field {
             field,
-            message: format!("{version:?} is not a version (1..64 of [A-Za-z0-9._-])"),
+            message: format!("{version:?}: {VERSION_RULE}"),
         })
     }
 }
@@ -220,9 +213,45 @@ pub fn bundle_key(version: &str, file: &str) -> String {
 /// The prefix under which audit records are listed, oldest first.
 pub const AUDIT_PREFIX: &str = "audit/";
 
-/// KV key of an audit record: time-ordered, unique per writer.
-pub fn audit_key(at_ms: u64, source: &str, nonce: &str) -> String {
-    format!("{AUDIT_PREFIX}{at_ms:013}-{source}-{nonce}")
+/// Who wrote an audit record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditSource {
+    Cli,
+    Edge,
+}
+
+/// What an audit record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// The CLI published a version to everyone.
+    Publish,
+    /// The CLI published a version on canary.
+    Canary,
+    Promote,
+    Rollback,
+    /// An edge checked a published version and serves it.
+    Activate,
+    /// An edge refused a published version.
+    Reject,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    Ok,
+    Rejected,
+}
+
+impl AuditSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditSource::Cli => "cli",
+            AuditSource::Edge => "edge",
+        }
+    }
 }
 
 /// One line of the audit trail: every publication, activation, rejection, promotion
@@ -231,19 +260,35 @@ pub fn audit_key(at_ms: u64, source: &str, nonce: &str) -> String {
 pub struct AuditRecord {
     /// Unix milliseconds.
     pub at_ms: u64,
-    /// `cli` or `edge`.
-    pub source: String,
-    /// `publish`, `canary`, `promote`, `rollback`, `activate`, `reject`.
-    pub action: String,
+    pub source: AuditSource,
+    pub action: AuditAction,
     pub channel: String,
     pub version: String,
-    /// `ok` or `rejected`.
-    pub outcome: String,
+    pub outcome: AuditOutcome,
     /// sha256 of each file of the bundle, when known.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub hashes: std::collections::BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+}
+
+impl AuditRecord {
+    /// The record's KV key and JSON text, as every writer (the CLI, the edge) stores it.
+    /// The key is time-ordered (KV lists keys in order) and ends in a random nonce, so
+    /// two writers in one millisecond never overwrite each other; `Err` when the system
+    /// has no randomness.
+    pub fn entry(&self) -> Result<(String, String), getrandom::Error> {
+        let mut nonce = [0u8; 4];
+        getrandom::fill(&mut nonce)?;
+        let key = format!(
+            "{AUDIT_PREFIX}{:013}-{}-{}",
+            self.at_ms,
+            self.source.as_str(),
+            hex::encode(nonce)
+        );
+        // Strings, integers and a string map only: serialising cannot fail.
+        Ok((key, serde_json::to_string(self).unwrap_or_default()))
+    }
 }
 
 #[cfg(test)]
@@ -309,7 +354,31 @@ mod tests {
 
     #[test]
     fn keys_sort_by_time() {
-        assert!(audit_key(999, "edge", "a") < audit_key(1_000, "cli", "a"));
+        let record = |at_ms, source| AuditRecord {
+            at_ms,
+            source,
+            action: AuditAction::Activate,
+            channel: "production".into(),
+            version: "v1".into(),
+            outcome: AuditOutcome::Ok,
+            hashes: Default::default(),
+            detail: String::new(),
+        };
+        let (early, text) = record(999, AuditSource::Edge).entry().unwrap();
+        let (late, _) = record(1_000, AuditSource::Cli).entry().unwrap();
+        assert!(early < late, "{early} {late}");
+        assert!(early.starts_with("audit/0000000000999-edge-"), "{early}");
+        let (again, _) = record(999, AuditSource::Edge).entry().unwrap();
+        assert_ne!(early, again, "the nonce keeps two writers apart");
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (&json["source"], &json["action"], &json["outcome"]),
+            (
+                &serde_json::json!("edge"),
+                &serde_json::json!("activate"),
+                &serde_json::json!("ok")
+            )
+        );
         assert_eq!(bundle_key("v1", "model.onnx"), "bundles/v1/model.onnx");
         assert_eq!(channel_key("production"), "channels/production");
     }

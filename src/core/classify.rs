@@ -8,6 +8,7 @@ use crate::core::bundle::{Bundle, BundleError, BundleFiles, TrustPolicy};
 use crate::core::features::Features;
 use crate::core::model::{Attribution, GoldenReport, Model, ModelError};
 use crate::core::rules::SegmentMatch;
+use crate::core::signals::Untracked;
 
 /// Why the headers say what they say, in the spirit of OpenFeature's resolution reasons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub enum Reason {
     Holdout,
     /// Something failed; the request went to the origin unchanged apart from this.
     Error,
+    /// Left untracked on purpose (a bot, a static asset, ...), and why.
+    Untracked(Untracked),
 }
 
 impl Reason {
@@ -33,6 +36,7 @@ impl Reason {
             Reason::ConsentWithheld => "CONSENT_WITHHELD",
             Reason::Holdout => "HOLDOUT",
             Reason::Error => "ERROR",
+            Reason::Untracked(_) => "UNTRACKED",
         }
     }
 }

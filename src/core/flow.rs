@@ -12,15 +12,17 @@ use crate::core::identity::consent_withheld;
 use crate::core::page_stats::PageStats;
 use crate::core::records::{RequestEntry, Verdict};
 use crate::core::session::SessionState;
-use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::signals::{request_events, Event, RequestInfo, Untracked};
+use crate::core::traits::Traits;
 
 /// What a request asks of the session state, decided before any storage is touched.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prepared {
     /// `Sec-GPC: 1` or the consent cookie: store nothing, say so.
     ConsentWithheld,
-    /// Nothing to count (a static asset, `HEAD`, a bot): nothing to store or say.
-    Untracked,
+    /// Nothing to count (a bot, a static asset, `HEAD`): nothing is stored; the origin
+    /// is told why.
+    Untracked(Untracked),
     /// The request's events, to be recorded in the session state.
     Track(Vec<Event>),
 }
@@ -36,12 +38,9 @@ pub fn prepare(
         return Prepared::ConsentWithheld;
     }
     let events = request_events(request, config);
-    // `request_events` puts the request's client context first: no second UA parse.
-    let is_bot = matches!(events.first(), Some(Event::Request(client)) if client.is_bot());
-    if events.is_empty() || is_bot {
-        Prepared::Untracked
-    } else {
-        Prepared::Track(events)
+    match Untracked::of(request, config, &events) {
+        Some(why) => Prepared::Untracked(why),
+        None => Prepared::Track(events),
     }
 }
 
@@ -77,13 +76,15 @@ pub struct Conclusion {
     pub classification: Classification,
 }
 
-/// Features -> model + rules -> classification; the holdout gets the baseline answer.
+/// Features (with a known customer's `traits`, `trait.<name>`) -> model + rules ->
+/// classification; the holdout gets the baseline answer.
 pub fn conclude(
     state: &SessionState,
     now_ms: i64,
     config: &StoreConfig,
     loaded: &LoadedBundle,
     in_holdout: bool,
+    traits: &Traits,
 ) -> Conclusion {
     if in_holdout {
         return Conclusion {
@@ -91,7 +92,8 @@ pub fn conclude(
             classification: Classification::bare(Reason::Holdout),
         };
     }
-    let features = compute(state, now_ms, config, loaded.bundle().page_stats());
+    let mut features = compute(state, now_ms, config, loaded.bundle().page_stats());
+    traits.apply_to(&mut features);
     let classification = loaded.classify(&features);
     Conclusion {
         features: Some(features),
@@ -184,7 +186,7 @@ impl<'a> Replay<'a> {
                 );
                 true
             }
-            Prepared::ConsentWithheld | Prepared::Untracked => false,
+            Prepared::ConsentWithheld | Prepared::Untracked(_) => false,
         }
     }
 
@@ -203,7 +205,14 @@ impl<'a> Replay<'a> {
 
     /// The classification the worker would attach now.
     pub fn conclude(&self, loaded: &LoadedBundle) -> Conclusion {
-        conclude(&self.state, self.now_ms, self.config, loaded, false)
+        conclude(
+            &self.state,
+            self.now_ms,
+            self.config,
+            loaded,
+            false,
+            &Traits::default(),
+        )
     }
 
     pub fn state(&self) -> &SessionState {

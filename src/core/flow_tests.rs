@@ -7,7 +7,7 @@ use crate::core::config::StoreConfig;
 use crate::core::features::{compute, Observed};
 use crate::core::flow::{beacon_events, prepare, record, Prepared};
 use crate::core::headers::render;
-use crate::core::identity::{consent_withheld, session_id, WorkerKeys};
+use crate::core::identity::{consent_withheld, in_holdout, session_id, WorkerKeys};
 use crate::core::page_stats::PageStats;
 use crate::core::rules::RuleSet;
 use crate::core::session::{SessionState, Stored};
@@ -87,10 +87,17 @@ impl Worker {
 #[test]
 fn a_visit_from_search_to_an_abandoned_cart() {
     let keys = WorkerKeys::ephemeral().unwrap();
-    let (_, new) = session_id(Some("theme=dark"), &keys).unwrap();
+    let (sid, new) = session_id(Some("theme=dark"), &keys).unwrap();
     assert!(new);
     let config = StoreConfig::default_store();
     assert!(!consent_withheld(None, Some("theme=dark"), &config));
+    // The holdout decision follows the configured share, and is stable per session.
+    let mut share = config.clone();
+    share.holdout.share = 1.0;
+    assert!(in_holdout(&sid, &share));
+    share.holdout.share = 0.0;
+    assert!(!in_holdout(&sid, &share));
+    assert_eq!(in_holdout(&sid, &config), in_holdout(&sid, &config));
 
     let mut w = Worker::new();
     let google = Some("https://www.google.com/");

@@ -196,11 +196,20 @@ pub fn render(c: &Classification) -> Vec<(&'static str, String)> {
     out
 }
 
+/// `MODEL`, ..., `UNTRACKED;why=bot`.
 fn reason(reason: Reason) -> String {
-    match TokenRef::from_str(reason.as_token()) {
-        Ok(token) => ItemSerializer::new().bare_item(token).finish(),
+    let Ok(token) = TokenRef::from_str(reason.as_token()) else {
         // The reason tokens are constants and valid; keep a readable fallback anyway.
-        Err(_) => "ERROR".into(),
+        return "ERROR".into();
+    };
+    let item = ItemSerializer::new().bare_item(token);
+    let why = match reason {
+        Reason::Untracked(why) => TokenRef::from_str(why.as_token()).ok(),
+        _ => None,
+    };
+    match (why, KeyRef::from_str("why")) {
+        (Some(why), Ok(key)) => item.parameter(key, why).finish(),
+        _ => item.finish(),
     }
 }
 
@@ -293,6 +302,7 @@ mod tests {
     use super::*;
     use crate::core::model::Attribution;
     use crate::core::rules::SegmentMatch;
+    use crate::core::signals::Untracked;
     use sfv::{BareItem, Dictionary, Item, ListEntry, Parser};
 
     /// The README example.
@@ -439,6 +449,15 @@ mod tests {
                 (ERROR, "storage_unavailable".to_string())
             ]
         );
+        // An untracked request says why, and nothing else.
+        for (why, text) in [
+            (Untracked::Bot, "UNTRACKED;why=bot"),
+            (Untracked::Asset, "UNTRACKED;why=asset"),
+            (Untracked::NotAPage, "UNTRACKED;why=not_a_page"),
+        ] {
+            let headers = render(&Classification::bare(Reason::Untracked(why)));
+            assert_eq!(headers, vec![(REASON, text.to_string())]);
+        }
         // An error code only travels with ERROR.
         let mut not_error = Classification::bare(Reason::RulesOnly);
         not_error.error = Some("x".into());

@@ -8,6 +8,15 @@
 //! new one: the visit aggregates reset and `previous_visits` grows. The visitor-level
 //! fields (`first_seen_ms`, `previous_visits`, `is_customer`) live as long as the stored
 //! state does (`ttl.customer_secs`).
+//!
+//! A new counter touches these places, in order: the field on [`VisitAggregates`] (or
+//! [`SessionState`] for a visitor-level one) with its `skip_serializing_if`; the event
+//! that counts it (`SessionState::apply`, or a helper such as `page_view`);
+//! `VisitAggregates::absorb`, so a customer merge keeps it; the feature that reads it in
+//! `features::compute` with its row in `features::FIELDS` and in docs/contracts.md
+//! section 1 (a test holds the two together); and, when the model or a rule uses it, the
+//! training pipeline's field lists (`model/train/`) and the bundle's manifest. Bump
+//! [`STATE_VERSION`] only when an existing field changes meaning.
 
 use std::collections::BTreeMap;
 

@@ -108,6 +108,40 @@ pub fn is_tracked(req: &RequestInfo, config: &StoreConfig) -> bool {
         && !config.ignore.is_ignored(&req.path)
 }
 
+/// Why a request is deliberately left untracked: nothing is counted or stored, and the
+/// origin is told why (`edgeseg-reason: UNTRACKED;why=<token>`, contract section 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untracked {
+    /// A crawler, monitor, headless browser or HTTP library.
+    Bot,
+    /// A static asset or another path the store config ignores.
+    Asset,
+    /// Not a page view: `HEAD`, `OPTIONS`, or a write the routes do not name.
+    NotAPage,
+}
+
+impl Untracked {
+    /// The `why` parameter on the wire.
+    pub fn as_token(self) -> &'static str {
+        match self {
+            Untracked::Bot => "bot",
+            Untracked::Asset => "asset",
+            Untracked::NotAPage => "not_a_page",
+        }
+    }
+
+    /// Why `events` (what [`request_events`] made of `req`) are not tracked, or `None`
+    /// when they are.
+    pub fn of(req: &RequestInfo, config: &StoreConfig, events: &[Event]) -> Option<Untracked> {
+        match events.first() {
+            Some(Event::Request(client)) if client.is_bot() => Some(Untracked::Bot),
+            Some(_) => None,
+            None if config.ignore.is_ignored(&req.path) => Some(Untracked::Asset),
+            None => Some(Untracked::NotAPage),
+        }
+    }
+}
+
 /// The events one request produces: `[Request(ctx), PageView | CartAdd | CartRemove]`,
 /// or nothing for ignored requests and unrouted non-GET requests.
 pub fn request_events(req: &RequestInfo, config: &StoreConfig) -> Vec<Event> {
@@ -459,6 +493,25 @@ mod tests {
             matches!(events.get(1), Some(Event::PageView(v)) if v.page_type == PageType::Other)
         );
         assert_eq!(events.len(), 2);
+    }
+
+    #[test]
+    fn untracked_requests_say_why() {
+        let c = StoreConfig::default_store();
+        let why = |r: RequestInfo| Untracked::of(&r, &c, &request_events(&r, &c));
+        assert_eq!(why(req("GET", "/product/42", "")), None);
+        assert_eq!(
+            why(req("GET", "/assets/app.js", "")),
+            Some(Untracked::Asset)
+        );
+        assert_eq!(why(req("HEAD", "/", "")), Some(Untracked::NotAPage));
+        assert_eq!(
+            why(req("POST", "/newsletter", "")),
+            Some(Untracked::NotAPage)
+        );
+        let mut headless = req("GET", "/product/42", "");
+        headless.user_agent = Some(CHROME_WIN.replace("Chrome/", "HeadlessChrome/"));
+        assert_eq!(why(headless), Some(Untracked::Bot));
     }
 
     #[test]

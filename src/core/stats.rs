@@ -389,17 +389,22 @@ mod tests {
         assert_eq!(back, total);
     }
 
+    /// A request with no feature row and no drift reference.
+    fn plain(classification: &Classification, canary: bool) -> Observation<'_> {
+        Observation {
+            classification,
+            features: None,
+            reference: None,
+            canary,
+            pipeline_ms: 0.5,
+        }
+    }
+
     #[test]
     fn minutes_bucket_by_minute_and_total_a_window() {
         let mut minutes = Minutes::default();
         let c = model_classification("explorer", 0.2);
-        let seen = Observation {
-            classification: &c,
-            features: None,
-            reference: None,
-            canary: true,
-            pipeline_ms: 0.5,
-        };
+        let seen = plain(&c, true);
         minutes.record(59_999, &seen);
         minutes.record(60_000, &seen);
         minutes.record(61_000, &seen);
@@ -434,13 +439,7 @@ mod tests {
     fn a_series_has_every_slice() {
         let mut minutes = Minutes::default();
         let c = model_classification("explorer", 0.2);
-        let seen = Observation {
-            classification: &c,
-            features: None,
-            reference: None,
-            canary: false,
-            pipeline_ms: 0.5,
-        };
+        let seen = plain(&c, false);
         minutes.record(0, &seen);
         minutes.record(5 * MINUTE_MS, &seen);
         minutes.record(5 * MINUTE_MS, &seen);

@@ -2,7 +2,8 @@
 //! (`EDGESEG_ADMIN_TOKEN`); without the secret they do not exist (404).
 //!
 //! - `GET /__edgeseg/admin/sessions/{s:<sid>|c:<key>}`: the stored state (access request).
-//! - `DELETE` the same: erase it (erasure request). Any other method: 405.
+//! - `DELETE` the same: erase it (erasure request), and for `c:<key>` the customer's
+//!   traits in KV too. Any other method: 405.
 //! - `GET /__edgeseg/admin/dashboard.json?window=hour|day`: what the dashboard shows.
 //! - `GET /__edgeseg/admin/drift`: the serving model's drift, last hour and day.
 //! - `GET /__edgeseg/admin/explain/{id}`: a classification's decision record.
@@ -13,18 +14,16 @@
 //!   objects of those days, `[{"key", "size"}]` (`edgeseg logs pull`).
 //! - `GET /__edgeseg/admin/records/object?key=...`: one record object, gzip JSONL.
 
-use sha2::{Digest, Sha256};
 use worker::{Env, Method, Request};
 
-use crate::core::channel::{AuditRecord, AUDIT_PREFIX};
 use crate::core::decision_log::DecisionId;
 use crate::core::records::partition::Day;
 
-use super::bindings::{ADMIN_TOKEN_SECRET, KV_BINDING};
+use super::admin_auth::authorize;
 use super::dashboard::{self, Window};
-use super::error::{Code, Result, ResultExt};
+use super::error::{Code, Result};
 use super::session_protocol::Operation;
-use super::{decisions, records, respond, sessions};
+use super::{audit, decisions, records, respond, sessions, traits};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
 const EXPLAIN_PREFIX: &str = "/__edgeseg/admin/explain/";
@@ -32,11 +31,6 @@ const DASHBOARD_DATA_PATH: &str = "/__edgeseg/admin/dashboard.json";
 const DRIFT_PATH: &str = "/__edgeseg/admin/drift";
 const RECORDS_PATH: &str = "/__edgeseg/admin/records";
 const RECORD_OBJECT_PATH: &str = "/__edgeseg/admin/records/object";
-
-/// Compares digests, so the time taken says nothing about the secret.
-pub fn same_secret(given: &str, expected: &str) -> bool {
-    Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
-}
 
 fn is_object_name(name: &str) -> bool {
     let hex = |s: &str, len: usize| {
@@ -47,32 +41,6 @@ fn is_object_name(name: &str) -> bool {
         Some(("c", key)) => hex(key, 64),
         _ => false,
     }
-}
-
-/// The configured admin token; without one the admin endpoints and the dashboard do
-/// not exist (`not_found`).
-pub fn configured_token(env: &Env) -> Result<String> {
-    match env.secret(ADMIN_TOKEN_SECRET).map(|s| s.to_string()) {
-        Ok(token) if !token.is_empty() => Ok(token),
-        _ => Err(Code::NotFound.because("admin endpoints are disabled")),
-    }
-}
-
-/// Passes the bearer token or the dashboard's sign-in cookie; `not_found` when the
-/// token is not configured, `unauthorized` when neither matches.
-pub fn authorize(req: &Request, env: &Env) -> Result<()> {
-    let expected = configured_token(env)?;
-    let given = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string));
-    let by_bearer = given.is_some_and(|token| same_secret(&token, &expected));
-    if by_bearer || dashboard::has_cookie_for(req, &expected) {
-        return Ok(());
-    }
-    Err(Code::Unauthorized.because("a valid bearer token (or the dashboard's sign-in) is required"))
 }
 
 /// `GET /__edgeseg/admin/explain/{id}`: a decision record, as kept.
@@ -134,7 +102,7 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
             })
             .unwrap_or(200)
             .clamp(1, 1000);
-        return match audit_trail(env, limit).await {
+        return match audit::trail(env, limit).await {
             Ok(records) => respond::json(200, &records),
             Err(e) => respond::error(&e),
         };
@@ -181,6 +149,10 @@ async fn record_object(req: &Request, env: &Env) -> web_sys::Response {
 
 /// Reads or erases one object's state: the JSON to answer with.
 async fn session_state(env: &Env, name: &str, operation: Operation) -> Result<String> {
+    if let (Operation::Erase, Some(customer)) = (operation, name.strip_prefix("c:")) {
+        // A customer's erasure covers the traits the store published for them.
+        traits::erase(env, customer).await?;
+    }
     match sessions::call(env, name, operation, None).await? {
         (200, text) if operation == Operation::Read => Ok(text),
         (200, _) => Ok(r#"{"erased":true}"#.to_string()),
@@ -189,31 +161,3 @@ async fn session_state(env: &Env, name: &str, operation: Operation) -> Result<St
     }
 }
 
-/// The last `limit` audit records, oldest first (KV lists keys in order, and the keys
-/// start with the time).
-pub async fn audit_trail(env: &Env, limit: usize) -> Result<Vec<AuditRecord>> {
-    let kv = env.kv(KV_BINDING).code(Code::KvUnavailable)?;
-    let mut names = Vec::new();
-    let mut cursor = None;
-    loop {
-        let mut list = kv.list().prefix(AUDIT_PREFIX.to_string());
-        if let Some(cursor) = cursor.take() {
-            list = list.cursor(cursor);
-        }
-        let page = list.execute().await?;
-        names.extend(page.keys.into_iter().map(|key| key.name));
-        match page.cursor {
-            Some(next) if !page.list_complete => cursor = Some(next),
-            _ => break,
-        }
-    }
-    let skip = names.len().saturating_sub(limit);
-    let mut records = Vec::new();
-    for name in names.into_iter().skip(skip) {
-        let text = kv.get(&name).text().await?;
-        if let Some(record) = text.and_then(|t| serde_json::from_str(&t).ok()) {
-            records.push(record);
-        }
-    }
-    Ok(records)
-}

@@ -8,7 +8,6 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use worker::{Date, Env, Method, Request};
 
 use crate::core::drift::{DriftReport, Thresholds};
@@ -16,38 +15,16 @@ use crate::core::stats::{Minutes, MINUTE_MS};
 
 use super::bindings::{DRIFT_ACT_VAR, DRIFT_WATCH_VAR};
 use super::error::{Code, Result};
-use super::{admin, models, respond, stats};
+use super::{admin_auth, audit, models, respond, stats};
 
 pub const PAGE_PATH: &str = "/__edgeseg/dashboard";
 pub const LOGIN_PATH: &str = "/__edgeseg/dashboard/login";
-const COOKIE: &str = "edgeseg_admin";
-/// The cookie's lifetime: a working day.
-const COOKIE_MAX_AGE_SECS: u32 = 12 * 60 * 60;
 const PAGE: &str = include_str!("../../assets/dashboard.html");
 /// The page runs only its own inline script and talks only to this worker.
 const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
                    connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'";
 /// How many audit records the page shows.
 const AUDIT_SHOWN: usize = 20;
-
-/// The cookie value for `token`: a digest, so the cookie never carries the token.
-fn cookie_value(token: &str) -> String {
-    hex::encode(Sha256::digest(
-        format!("edgeseg-dashboard\n{token}").as_bytes(),
-    ))
-}
-
-/// Whether the request carries the dashboard cookie of `token`.
-pub fn has_cookie_for(req: &Request, token: &str) -> bool {
-    let expected = cookie_value(token);
-    let Ok(Some(header)) = req.headers().get("cookie") else {
-        return false;
-    };
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, value)| name == COOKIE && admin::same_secret(value, &expected))
-}
 
 fn login_form(status: u16, message: &str) -> web_sys::Response {
     let page = format!(
@@ -76,12 +53,12 @@ fn html(status: u16, body: &str) -> web_sys::Response {
 
 /// `/__edgeseg/dashboard[/login]`.
 pub async fn handle(mut req: Request, env: &Env) -> web_sys::Response {
-    let token = match admin::configured_token(env) {
+    let token = match admin_auth::configured_token(env) {
         Ok(token) => token,
         Err(e) => return respond::error(&e),
     };
     match (req.method(), req.path().as_str()) {
-        (Method::Get, PAGE_PATH) => match admin::authorize(&req, env) {
+        (Method::Get, PAGE_PATH) => match admin_auth::authorize(&req, env) {
             Ok(()) => html(200, PAGE),
             Err(_) => login_form(401, ""),
         },
@@ -95,17 +72,11 @@ pub async fn handle(mut req: Request, env: &Env) -> web_sys::Response {
                         .map(|(_, v)| v.into_owned())
                 });
             match given {
-                Some(given) if admin::same_secret(&given, &token) => {
+                Some(given) if admin_auth::same_secret(&given, &token) => {
                     let response = respond::text(303, "", "text/plain", "no-store");
                     let headers = response.headers();
                     let _ = headers.set("location", PAGE_PATH);
-                    let _ = headers.set(
-                        "set-cookie",
-                        &format!(
-                            "{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/__edgeseg/; Max-Age={COOKIE_MAX_AGE_SECS}",
-                            cookie_value(&token)
-                        ),
-                    );
+                    let _ = headers.set("set-cookie", &admin_auth::sign_in_cookie(&token));
                     response
                 }
                 _ => login_form(401, "That token is not right."),
@@ -225,7 +196,7 @@ pub async fn data(env: &Env, window: Window) -> Result<Value> {
         None => (Vec::new(), Vec::new()),
     };
     // The page still shows the counts when the audit trail cannot be read.
-    let audit = admin::audit_trail(env, AUDIT_SHOWN)
+    let audit = audit::trail(env, AUDIT_SHOWN)
         .await
         .unwrap_or_default();
     Ok(json!({

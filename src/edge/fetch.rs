@@ -14,17 +14,18 @@ use crate::core::flow;
 use crate::core::headers::{self, render, render_with_id};
 use crate::core::records::{settings::parse_order_value, RequestEntry};
 use crate::core::identity::{
-    consent_withheld, customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
+    customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
     proven_customer_key, session_id, SessionId, SESSION_COOKIE,
 };
-use crate::core::signals::{request_events, Event, RequestInfo};
+use crate::core::signals::{RequestInfo, Untracked};
 use crate::core::stats::Observation;
+use crate::core::traits::Traits;
 
 use super::error::{Code, Error};
 use super::settings::{self, Settings};
 use super::{
     admin, beacon, dashboard, decisions, failures, health, models, proxy, records, respond, sessions,
-    stats,
+    stats, traits,
 };
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
@@ -66,6 +67,14 @@ impl Decision {
                 features: None,
                 bundle: None,
             }),
+            ..Decision::default()
+        }
+    }
+
+    /// A request deliberately left alone: the origin learns why; nothing is counted.
+    fn untracked(why: Untracked) -> Self {
+        Decision {
+            headers: render(&Classification::bare(Reason::Untracked(why))),
             ..Decision::default()
         }
     }
@@ -157,49 +166,47 @@ async fn request_info(req: &Request) -> RequestInfo {
     }
 }
 
-/// Consent, session, one Durable Object round trip, features, model and rules.
+/// Consent, session, one Durable Object round trip, features, model and rules: the
+/// steps of `core::flow`, with the I/O between them.
 async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     let settings = settings::load(env).await?;
     let config = &settings.config;
     let cookie = header(req, "cookie");
-    if consent_withheld(header(req, "sec-gpc").as_deref(), cookie.as_deref(), config) {
-        return Ok(Decision::said(&Classification::bare(
-            Reason::ConsentWithheld,
-        )));
-    }
     let info = request_info(req).await;
-    let events = request_events(&info, config);
-    // `request_events` puts the request's client context first: no second UA parse.
-    let is_bot = matches!(events.first(), Some(Event::Request(client)) if client.is_bot());
-    if events.is_empty() || is_bot {
-        // Assets, HEAD, bots: nothing to count and nothing to say.
-        return Ok(Decision::default());
-    }
+    let events = match flow::prepare(&info, header(req, "sec-gpc").as_deref(), cookie.as_deref(), config) {
+        flow::Prepared::Track(events) => events,
+        flow::Prepared::ConsentWithheld => {
+            return Ok(Decision::said(&Classification::bare(Reason::ConsentWithheld)))
+        }
+        // Bots, assets, HEAD: nothing to count; the origin still learns why.
+        flow::Prepared::Untracked(why) => return Ok(Decision::untracked(why)),
+    };
     let (session, is_new) =
         session_id(cookie.as_deref(), &settings.keys).map_err(|e| Code::SessionId.because(e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings, info.now_ms);
     let object_name = object.name.clone();
+    let customer = object.customer_key.clone();
     let bundle = models::for_session(&session)?;
     let stats = bundle.bundle().page_stats();
     let page_type = flow::page_type(&events);
     let state = sessions::apply(env, object, events, info.now_ms, stats).await?;
 
     let holdout = in_holdout(&session, config);
-    let conclusion = flow::conclude(&state, info.now_ms, config, &bundle, holdout);
+    let traits = match (&customer, holdout) {
+        (Some(customer), false) => customer_traits(env, customer, &bundle).await,
+        _ => Traits::default(),
+    };
+    let conclusion = flow::conclude(&state, info.now_ms, config, &bundle, holdout, &traits);
     let trail = records::enabled(env).then(|| {
         let entry = flow::training_entry(&info, page_type, &state, config, &bundle, &conclusion);
         (object_name.clone(), entry)
     });
-    let mut decision = match conclusion.features {
-        None => Decision::said(&conclusion.classification),
-        Some(features) => Decision::classified(
-            env,
-            object_name,
-            info.now_ms,
-            conclusion.classification,
-            features,
-            bundle,
-        ),
+    let mut decision = match conclusion {
+        flow::Conclusion {
+            features: Some(features),
+            classification,
+        } => Decision::classified(env, object_name, info.now_ms, classification, features, bundle),
+        flow::Conclusion { classification, .. } => Decision::said(&classification),
     };
     decision.trail = trail;
     if is_new {
@@ -210,6 +217,20 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     decision.logout = is_logout(&info.path, None, config);
     decision.may_store = Some(Rc::clone(&settings));
     Ok(decision)
+}
+
+/// A logged-in customer's traits as the bundle's rules declare them. Failing to read
+/// them costs the request its traits (logged, counted), never its classification.
+async fn customer_traits(env: &Env, customer: &str, bundle: &LoadedBundle) -> Traits {
+    let Some(rules) = bundle.bundle().rules() else {
+        return Traits::default();
+    };
+    traits::for_customer(env, customer, rules.traits())
+        .await
+        .unwrap_or_else(|e| {
+            failures::record(&e);
+            Traits::default()
+        })
 }
 
 /// What the origin's response teaches about the customer, as `Set-Cookie` values: a

@@ -12,7 +12,7 @@ use super::bindings::KV_BINDING;
 use super::error::{Code, Result, ResultExt};
 use super::failures::{self, FailureRecord};
 use super::session_protocol::Operation;
-use super::{models, respond, sessions, settings};
+use super::{dashboard, models, respond, sessions, settings, traits};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -29,8 +29,13 @@ struct Health {
     model: models::ModelsHealth,
     config: BindingState,
     customer_join: bool,
+    /// Customer traits read by this isolate (KV reads, cache hits, values ignored).
+    traits: traits::TraitsHealth,
     bindings: Bindings,
     failures: BTreeMap<&'static str, FailureRecord>,
+    /// The serving model's drift over the last hour and day (`/__edgeseg/admin/drift`),
+    /// or why it could not be read.
+    drift: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -86,7 +91,7 @@ pub async fn respond(req: &Request, env: &Env) -> web_sys::Response {
     if !matches!(req.method(), Method::Get | Method::Head) {
         return respond::method_not_allowed(&req.method(), "/__edgeseg/health", "GET, HEAD");
     }
-    if super::admin::authorize(req, env).is_ok() {
+    if super::admin_auth::authorize(req, env).is_ok() {
         return details(env).await;
     }
     let model = models::health(env);
@@ -127,8 +132,12 @@ async fn details(env: &Env) -> web_sys::Response {
         model,
         config,
         customer_join,
+        traits: traits::health(),
         bindings,
         failures: failures::snapshot(),
+        drift: dashboard::drift_windows(env)
+            .await
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
     };
     respond::json(200, &health)
 }

@@ -17,6 +17,8 @@ macro_rules! wasm32_only {
 
 wasm32_only! {
     mod admin;
+    mod admin_auth;
+    mod audit;
     mod beacon;
     mod bindings;
     mod dashboard;
@@ -34,6 +36,7 @@ wasm32_only! {
     mod settings;
     mod stats;
     mod stats_do;
+    mod traits;
 
     use worker::{event, Context, Env, Request, ScheduleContext, ScheduledEvent};
 

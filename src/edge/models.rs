@@ -21,7 +21,8 @@ use worker::{Date, Delay, Env};
 
 use crate::core::bundle::{self, BundleFiles, TrustPolicy, MANIFEST, SIGNATURE};
 use crate::core::channel::{
-    audit_key, bundle_key, channel_key, AuditRecord, Pointer, DEFAULT_CHANNEL, EMBEDDED,
+    bundle_key, channel_key, AuditAction, AuditOutcome, AuditRecord, AuditSource, Pointer,
+    DEFAULT_CHANNEL, EMBEDDED,
 };
 use crate::core::classify::LoadedBundle;
 use crate::core::identity::SessionId;
@@ -279,7 +280,14 @@ async fn load_version(env: &Env, kv: &worker::KvStore, channel: &str, version: &
                     .loaded
                     .insert(version.to_string(), Rc::new(loaded))
             });
-            let record = audit_record(channel, version, "activate", "ok", hashes, String::new());
+            let record = audit_record(
+                channel,
+                version,
+                AuditAction::Activate,
+                AuditOutcome::Ok,
+                hashes,
+                String::new(),
+            );
             write_audit(kv, &record).await;
         }
         Err(e) => reject(kv, channel, version, hashes, e).await,
@@ -323,41 +331,46 @@ async fn reject(
             .rejected
             .insert(version.to_string(), detail.clone())
     });
-    let record = audit_record(channel, version, "reject", "rejected", hashes, detail);
+    let record = audit_record(
+        channel,
+        version,
+        AuditAction::Reject,
+        AuditOutcome::Rejected,
+        hashes,
+        detail,
+    );
     write_audit(kv, &record).await;
 }
 
 fn audit_record(
     channel: &str,
     version: &str,
-    action: &str,
-    outcome: &str,
+    action: AuditAction,
+    outcome: AuditOutcome,
     hashes: BTreeMap<String, String>,
     detail: String,
 ) -> AuditRecord {
     AuditRecord {
         at_ms: Date::now().as_millis(),
-        source: "edge".into(),
-        action: action.into(),
+        source: AuditSource::Edge,
+        action,
         channel: channel.to_string(),
         version: version.to_string(),
-        outcome: outcome.into(),
+        outcome,
         hashes,
         detail,
     }
 }
 
 async fn write_audit(kv: &worker::KvStore, record: &AuditRecord) {
-    let mut nonce = [0u8; 4];
-    let nonce = match getrandom::fill(&mut nonce) {
-        Ok(()) => hex::encode(nonce),
-        Err(_) => "0".into(),
-    };
-    let key = audit_key(record.at_ms, &record.source, &nonce);
-    let text = serde_json::to_string(record).unwrap_or_default();
-    let written: Result<()> = async { Ok(kv.put(&key, text)?.execute().await?) }.await;
+    let written: Result<()> = async {
+        let (key, text) = record.entry().map_err(|e| Code::AuditWrite.because(e))?;
+        kv.put(&key, text)?.execute().await.context(key)?;
+        Ok(())
+    }
+    .await;
     if let Err(e) = written {
-        failures::record(&e.recoded(Code::AuditWrite).context(key));
+        failures::record(&e.recoded(Code::AuditWrite));
     }
 }
 

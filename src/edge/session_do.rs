@@ -16,8 +16,8 @@ use worker::{
     ScheduledTime, State,
 };
 
-use crate::core::beacon::parse_beacon;
 use crate::core::decision_log::{remember, DecisionRecord};
+use crate::core::flow;
 use crate::core::records::{RequestEntry, TrainingRecord, Trail};
 use crate::core::session::{SessionState, Stored};
 
@@ -131,7 +131,7 @@ impl SessionStore {
                 &*embedded
             }
         };
-        state.apply_all(&apply.events, apply.now_ms, config, stats);
+        flow::record(&mut state, &apply.events, apply.now_ms, config, stats);
         Response::ok(self.save(&state, &settings).await?)
     }
 
@@ -169,19 +169,15 @@ impl SessionStore {
 
     async fn beacon(&self, mut req: Request) -> Result<Response> {
         let settings = self.settings().await?;
-        let limits = &settings.config.beacon;
+        let config = &settings.config;
         let body = req.bytes().await?;
         let now_ms = Date::now().as_millis() as i64;
         let mut state = self.load().await?;
-        let events = parse_beacon(&body, limits).and_then(|events| {
-            state.admit_beacon(now_ms, limits)?;
-            Ok(events)
-        });
-        match events {
+        match flow::beacon_events(&mut state, &body, now_ms, config) {
             Ok(events) => {
                 // Beacon events carry no page stats (dwell, scroll, compare, ...).
                 let stats = models::embedded_page_stats();
-                state.apply_all(&events, now_ms, &settings.config, &stats);
+                flow::record(&mut state, &events, now_ms, config, &stats);
                 self.save(&state, &settings).await?;
                 self.note_beacon(&state, now_ms, &settings).await?;
                 Ok(Response::empty()?.with_status(202))

@@ -16,7 +16,8 @@ use super::settings::Settings;
 /// The object holding a request's state.
 pub struct ObjectRef {
     pub name: String,
-    pub customer: bool,
+    /// The customer key (`identity::request_customer_key`) when a customer is known.
+    pub customer_key: Option<String>,
     /// The session object to merge into the customer's, the first time they meet.
     pub absorb: Option<String>,
 }
@@ -39,12 +40,12 @@ pub fn object_for(
     match key {
         Some(key) => ObjectRef {
             name: customer_object_name(&key),
-            customer: true,
+            customer_key: Some(key),
             absorb: Some(session.object_name()),
         },
         None => ObjectRef {
             name: session.object_name(),
-            customer: false,
+            customer_key: None,
             absorb: None,
         },
     }
@@ -88,7 +89,7 @@ pub async fn apply(
     let body = serde_json::to_string(&ApplyRequest {
         now_ms,
         events,
-        customer: object.customer,
+        customer: object.customer_key.is_some(),
         absorb: object.absorb,
         page_stats,
     })

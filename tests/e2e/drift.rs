@@ -249,6 +249,14 @@ fn a_shifted_load_raises_psi_for_the_shifted_inputs_only() {
         !ok,
         "edgeseg drift must exit non-zero at the act level: {moved}"
     );
+    // The operator's health shows the same hour, at the same level.
+    let health = crate::harness::get_json(
+        &format!("{}/__edgeseg/health", worker.url),
+        Some(ADMIN_TOKEN),
+    );
+    let in_health = &health["drift"]["windows"]["hour"];
+    assert_eq!(in_health["model_version"], "e2e-drift-shifted", "{health}");
+    assert_eq!(in_health["level"], moved["level"], "{health}");
     let references: BTreeMap<&str, f64> = drift["inputs"]
         .as_array()
         .expect("inputs")

@@ -103,6 +103,25 @@ pub fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The admin token and customer key of the workers [`start_joining_customers`] starts.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const CUSTOMER_KEY: &str = "e2e-customer-key";
+
+/// A local origin and a worker in front of it that joins logged-in customers
+/// ([`CUSTOMER_KEY`]), answers admin calls ([`ADMIN_TOKEN`]) and has no holdout.
+pub fn start_joining_customers() -> (Origin, Worker) {
+    let origin = Origin::start();
+    let worker = Worker::start(
+        &origin.url,
+        &[
+            ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
+            ("EDGESEG_STORE_CONFIG", &config_without_holdout()),
+        ],
+    );
+    (origin, worker)
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -525,6 +544,24 @@ pub fn signed_bundle_with(
     fs::write(dir.join("manifest.json"), &bytes).expect("write manifest");
     let signature = edgeseg::core::bundle::PublisherKey::from_seed(seed).sign_manifest(&bytes);
     fs::write(dir.join("manifest.sig"), signature).expect("write signature");
+}
+
+/// Runs the `edgeseg` CLI against the worker's local KV store; its stdout. Fails with
+/// the CLI's stderr when it fails.
+pub fn cli(worker: &Worker, args: &[&str]) -> String {
+    let state = worker.state_dir.to_string_lossy().into_owned();
+    let mut all = args.to_vec();
+    all.extend(["--local", "--persist-to", state.as_str()]);
+    edgeseg(&all)
+}
+
+/// The `model` version a page's `edgeseg-version` header names; `(none)` without one.
+pub fn model_version(page: &Page) -> String {
+    page.header("edgeseg-version")
+        .and_then(|v| v.split("model=\"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .unwrap_or("(none)")
+        .to_string()
 }
 
 /// GETs `url` (with a bearer token if given) and parses the JSON body.

@@ -12,4 +12,5 @@ mod pipeline;
 mod proxy;
 mod records;
 mod soak;
+mod traits;
 mod trust;

@@ -12,13 +12,23 @@ use edgeseg::core::bundle::PublisherKey;
 use serde_json::Value;
 
 use crate::harness::{
-    client, config_without_holdout, get_json, repo_root, signed_bundle, Origin, Shopper, Worker,
+    cli, client, config_without_holdout, get_json, model_version, repo_root, signed_bundle, Origin,
+    Shopper, Worker,
 };
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
-const EMBEDDED_VERSION: &str = "2026.11.25-1";
 const TRUSTED_SEED: [u8; 32] = [7; 32];
 const STRANGER_SEED: [u8; 32] = [9; 32];
+
+/// The version of the bundle the worker embeds (`model/`), as its manifest says.
+fn embedded_version() -> String {
+    let text = include_str!("../../model/manifest.json");
+    let manifest: Value = serde_json::from_str(text).expect("model/manifest.json is JSON");
+    manifest["version"]
+        .as_str()
+        .expect("the manifest names its version")
+        .to_string()
+}
 
 fn start() -> (Origin, Worker) {
     let origin = Origin::start();
@@ -40,14 +50,6 @@ fn bundle(worker: &Worker, version: &str, seed: [u8; 32]) -> PathBuf {
     let dir = worker.state_dir.with_file_name(format!("bundle-{version}"));
     signed_bundle(&dir, version, seed);
     dir
-}
-
-/// Runs the `edgeseg` CLI against the worker's local KV store.
-fn cli(worker: &Worker, args: &[&str]) -> String {
-    let state = worker.state_dir.to_string_lossy().into_owned();
-    let mut all = args.to_vec();
-    all.extend(["--local", "--persist-to", state.as_str()]);
-    crate::harness::edgeseg(&all)
 }
 
 /// Writes keys straight into the worker's KV, as anyone with KV access could: the
@@ -94,14 +96,6 @@ fn upload_raw(worker: &Worker, version: &str, dir: &Path) {
         })
         .collect();
     kv_put_raw(worker, &entries);
-}
-
-fn model_version(page: &crate::harness::Page) -> String {
-    page.header("edgeseg-version")
-        .and_then(|v| v.split("model=\"").nth(1))
-        .and_then(|v| v.split('"').next())
-        .unwrap_or("(none)")
-        .to_string()
 }
 
 /// Browses until the model version is `version`, at most `limit`; the time it took.
@@ -158,7 +152,7 @@ fn stored_views(worker: &Worker, sid: &str) -> u32 {
 fn a_published_bundle_serves_within_the_interval_and_rolls_back_keeping_sessions() {
     let (_origin, worker) = start();
     let mut shopper = Shopper::new(&worker.url);
-    assert_eq!(model_version(&shopper.get("/")), EMBEDDED_VERSION);
+    assert_eq!(model_version(&shopper.get("/")), embedded_version());
     let sid = shopper.session_id().expect("sid").to_string();
 
     let v2 = bundle(&worker, "e2e-v2", TRUSTED_SEED);
@@ -172,8 +166,9 @@ fn a_published_bundle_serves_within_the_interval_and_rolls_back_keeping_sessions
     let views_on_v2 = stored_views(&worker, &sid);
 
     cli(&worker, &["rollback", "--channel", "production"]);
-    let took = wait_for_version(&mut shopper, EMBEDDED_VERSION, Duration::from_secs(20));
-    eprintln!("rollback -> serving {EMBEDDED_VERSION} took {took:?}");
+    let embedded = embedded_version();
+    let took = wait_for_version(&mut shopper, &embedded, Duration::from_secs(20));
+    eprintln!("rollback -> serving {embedded} took {took:?}");
     // The session's counters went on through both swaps: state is not the model's.
     let after_rollback = stored_views(&worker, &sid);
     assert!(
@@ -324,6 +319,7 @@ fn a_canary_takes_its_share_and_each_session_keeps_its_version() {
 
     // No holdout in this worker; were there one, its sessions would be left out here.
     let mut sessions = 0;
+    let embedded = embedded_version();
     let mut on_canary = 0;
     for _ in 0..2000 {
         let mut shopper = Shopper::new(&worker.url);
@@ -338,9 +334,9 @@ fn a_canary_takes_its_share_and_each_session_keeps_its_version() {
             continue;
         }
         sessions += 1;
-        match model_version(&first).as_str() {
-            "e2e-canary" => on_canary += 1,
-            EMBEDDED_VERSION => {}
+        match model_version(&first) {
+            v if v == "e2e-canary" => on_canary += 1,
+            v if v == embedded => {}
             other => panic!("unexpected model version {other}"),
         }
     }

@@ -5,23 +5,10 @@ use edgeseg::core::identity::customer_key;
 use edgeseg::core::session::SessionState;
 use serde_json::Value;
 
-use crate::harness::{client, config_without_holdout, get_json, Origin, Page, Shopper, Worker};
-
-const ADMIN_TOKEN: &str = "e2e-admin-token";
-const CUSTOMER_KEY: &str = "e2e-customer-key";
-
-fn start() -> (Origin, Worker) {
-    let origin = Origin::start();
-    let worker = Worker::start(
-        &origin.url,
-        &[
-            ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
-            ("EDGESEG_STORE_CONFIG", &config_without_holdout()),
-        ],
-    );
-    (origin, worker)
-}
+use crate::harness::{
+    client, get_json, start_joining_customers as start, Origin, Page, Shopper, Worker, ADMIN_TOKEN,
+    CUSTOMER_KEY,
+};
 
 /// The stored state of a session (`s:<sid>`) or customer (`c:<key>`) object, through
 /// the authenticated admin endpoint; `None` when nothing is stored.

@@ -18,11 +18,10 @@ use edgeseg::core::records::TrainingRecord;
 use edgeseg::core::signals::region_code;
 use serde_json::{json, Value};
 
-pub use crate::harness::edgeseg;
+use crate::harness::CUSTOMER_KEY;
+pub use crate::harness::{edgeseg, ADMIN_TOKEN};
 use crate::harness::{repo_root, Origin, Shopper, Worker};
 
-pub const ADMIN_TOKEN: &str = "e2e-admin-token";
-const CUSTOMER_KEY: &str = "e2e-customer-key";
 const CUSTOMER: &str = "e2e-records-customer-5d1";
 /// A visit idle this long has ended: its record is written about a second later.
 const SESSION_SECS: u64 = 8;

@@ -70,7 +70,8 @@ fn main() {
     let requests: Vec<f64> = (0..REQUESTS)
         .map(|_| {
             time_us(|| {
-                let conclusion = flow::conclude(&state, now, &config, &loaded, false);
+                let conclusion =
+                    flow::conclude(&state, now, &config, &loaded, false, &Default::default());
                 segment = conclusion.classification.segment.unwrap_or_default();
             })
             .1

@@ -1,16 +1,13 @@
 //! The worker's admin API (`/__edgeseg/admin/*`) as the CLI reads it: a base URL and the
 //! bearer token (`--token`, else `EDGESEG_ADMIN_TOKEN`), JSON back.
 
-use std::time::Duration;
-
 use anyhow::{Context as _, Result};
 use clap::Args;
 use serde_json::Value;
 
-const TIMEOUT: Duration = Duration::from_secs(15);
+use crate::http;
+
 pub const TOKEN_VAR: &str = "EDGESEG_ADMIN_TOKEN";
-/// The largest answer read (a long listing of record objects).
-const MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Args)]
 pub struct AdminArgs {
@@ -42,23 +39,7 @@ impl AdminArgs {
                 .with_context(|| format!("no admin token: pass --token or set {TOKEN_VAR}"))?,
         };
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT))
-            .build()
-            .new_agent();
-        let mut response = agent
-            .get(&url)
-            .header("authorization", &format!("Bearer {token}"))
-            .call()
-            .with_context(|| format!("GET {url}"))?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .read_to_vec()
-            .with_context(|| format!("reading the answer of GET {url}"))?;
+        let (status, body) = http::get(&url, Some(&token), None)?;
         if !(200..300).contains(&status) {
             anyhow::bail!(
                 "GET {url} answered {status}: {}",

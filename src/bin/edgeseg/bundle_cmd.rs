@@ -8,7 +8,7 @@ use clap::Subcommand;
 use edgeseg::core::bundle::{self, SignatureStatus, TrustPolicy, SIGNATURE};
 use edgeseg::core::classify::LoadedBundle;
 
-use crate::cli::trust_policy;
+use crate::bundle_args::trust_policy;
 use crate::keys;
 
 #[derive(Subcommand)]

@@ -6,7 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use edgeseg::core::channel::{audit_key, channel_key, is_valid_channel, AuditRecord, Pointer};
+use edgeseg::core::calendar::CivilDate;
+use edgeseg::core::channel::{
+    channel_key, is_valid_channel, AuditAction, AuditOutcome, AuditRecord, AuditSource, Pointer,
+};
 
 use crate::wrangler::{KvArgs, Wrangler};
 
@@ -27,10 +30,10 @@ pub enum Move {
 }
 
 impl Move {
-    fn action(self) -> &'static str {
+    fn action(self) -> AuditAction {
         match self {
-            Move::Promote => "promote",
-            Move::Rollback => "rollback",
+            Move::Promote => AuditAction::Promote,
+            Move::Rollback => AuditAction::Rollback,
         }
     }
 }
@@ -55,7 +58,7 @@ pub fn move_channel(kv: &Wrangler, channel: &str, step: Move) -> Result<Pointer>
         Move::Promote => current.promote(),
         Move::Rollback => current.rollback(),
     }
-    .with_context(|| format!("channel {channel}: {}", step.action()))?;
+    .with_context(|| format!("channel {channel}: {:?}", step.action()))?;
     let now = Clock::now();
     let next = write_pointer(kv, channel, next, &now)?;
     let version = match step {
@@ -69,14 +72,13 @@ pub fn move_channel(kv: &Wrangler, channel: &str, step: Move) -> Result<Pointer>
     let detail = format!("{} -> {}", current.to_json(), next.to_json());
     write_audit(
         kv,
-        &now,
         AuditRecord {
             at_ms: now.ms,
-            source: "cli".into(),
-            action: step.action().into(),
+            source: AuditSource::Cli,
+            action: step.action(),
             channel: channel.into(),
             version,
-            outcome: "ok".into(),
+            outcome: AuditOutcome::Ok,
             hashes: BTreeMap::new(),
             detail,
         },
@@ -123,18 +125,14 @@ pub fn write_pointer(
     Ok(pointer)
 }
 
-pub fn write_audit(kv: &Wrangler, now: &Clock, record: AuditRecord) -> Result<String> {
-    let key = audit_key(now.ms, "cli", &nonce()?);
-    let text = serde_json::to_string(&record).context("serialising the audit record")?;
+/// Writes `record` where `edgeseg` and the edge keep the audit trail; its key.
+pub fn write_audit(kv: &Wrangler, record: AuditRecord) -> Result<String> {
+    let (key, text) = record
+        .entry()
+        .map_err(|e| anyhow::anyhow!("no system randomness for the audit key: {e}"))?;
     kv.put(&key, &text)
         .with_context(|| format!("writing audit record {key} to {}", kv.location()))?;
     Ok(key)
-}
-
-fn nonce() -> Result<String> {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-    Ok(hex::encode(bytes))
 }
 
 /// One reading of the system clock, used for both the pointer and the audit record.
@@ -153,9 +151,8 @@ impl Clock {
 
     /// `2026-11-21T20:36:53Z`: RFC 3339, UTC, whole seconds.
     pub fn rfc3339(&self) -> String {
-        let secs = self.ms / 1000;
-        let (days, rem) = (secs / 86_400, secs % 86_400);
-        let (year, month, day) = civil_from_days(days as i64);
+        let CivilDate { year, month, day } = CivilDate::from_unix_ms(self.ms as i64);
+        let rem = self.ms / 1000 % 86_400;
         format!(
             "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
             rem / 3600,
@@ -163,21 +160,6 @@ impl Clock {
             rem % 60
         )
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -250,15 +232,20 @@ mod tests {
 
         let mut records = audit_records(&fake);
         records.sort_by_key(|r| r.at_ms);
-        let actions: Vec<(&str, &str)> = records
+        let actions: Vec<(AuditAction, &str)> = records
             .iter()
-            .map(|r| (r.action.as_str(), r.version.as_str()))
+            .map(|r| (r.action, r.version.as_str()))
             .collect();
         assert_eq!(actions.len(), 2);
-        assert!(actions.contains(&("promote", "v2")) && actions.contains(&("rollback", "v2")));
+        assert!(
+            actions.contains(&(AuditAction::Promote, "v2"))
+                && actions.contains(&(AuditAction::Rollback, "v2"))
+        );
         assert!(records
             .iter()
-            .all(|r| r.source == "cli" && r.outcome == "ok" && r.channel == "prod"));
+            .all(|r| r.source == AuditSource::Cli
+                && r.outcome == AuditOutcome::Ok
+                && r.channel == "prod"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use edgeseg::core::headers;
 use edgeseg::core::model::{features_from_json, features_to_json};
 use serde_json::{json, Value};
 
-use crate::cli::BundleArgs;
+use crate::bundle_args::BundleArgs;
 use crate::recording::Recording;
 
 #[derive(Args)]

@@ -10,7 +10,7 @@ use edgeseg::core::features::Features;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
-use crate::cli::BundleArgs;
+use crate::bundle_args::BundleArgs;
 use crate::metrics;
 use crate::visits::{self, SourceArgs, UciArgs};
 

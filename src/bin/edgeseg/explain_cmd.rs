@@ -11,7 +11,7 @@ use clap::Args;
 use edgeseg::core::decision_log::{DecisionId, DecisionRecord};
 
 use crate::admin_api::AdminArgs;
-use crate::cli::BundleArgs;
+use crate::bundle_args::BundleArgs;
 
 pub const EXPLAIN_PATH: &str = "/__edgeseg/admin/explain/";
 

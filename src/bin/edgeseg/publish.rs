@@ -11,11 +11,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use clap::Args;
 use edgeseg::core::bundle::{sha256_hex, SignatureStatus, MANIFEST, SIGNATURE};
-use edgeseg::core::channel::{bundle_key, AuditRecord, Pointer, EMBEDDED};
+use edgeseg::core::channel::{
+    bundle_key, AuditAction, AuditOutcome, AuditRecord, AuditSource, Pointer, EMBEDDED,
+};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 
 use crate::channel_cmd::{self, Clock};
-use crate::cli::BundleArgs;
+use crate::bundle_args::BundleArgs;
+use crate::temp_dir::TempDir;
 use crate::wrangler::{KvArgs, Wrangler};
 
 #[derive(Args)]
@@ -107,15 +110,19 @@ pub fn publish(kv: &Wrangler, args: &PublishArgs, progress: &ProgressBar) -> Res
         .collect();
     let record = AuditRecord {
         at_ms: now.ms,
-        source: "cli".into(),
-        action: if share.is_some() { "canary" } else { "publish" }.into(),
+        source: AuditSource::Cli,
+        action: if share.is_some() {
+            AuditAction::Canary
+        } else {
+            AuditAction::Publish
+        },
         channel: args.channel.clone(),
         version: version.clone(),
-        outcome: "ok".into(),
+        outcome: AuditOutcome::Ok,
         hashes,
         detail: pointer.to_json(),
     };
-    let audit_key = channel_cmd::write_audit(kv, &now, record)?;
+    let audit_key = channel_cmd::write_audit(kv, record)?;
     progress.inc(1);
     Ok(Published {
         version,
@@ -293,33 +300,6 @@ fn repair_local(
     Ok(())
 }
 
-/// A private scratch directory, removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Result<TempDir> {
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-        let path = std::env::temp_dir().join(format!(
-            "edgeseg-{tag}-{}-{}",
-            std::process::id(),
-            hex::encode(nonce)
-        ));
-        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(TempDir(path))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,16 +442,14 @@ mod tests {
         assert_eq!(pointer.previous.as_deref(), Some(EMBEDDED));
         assert!(pointer.updated_at.is_some());
 
-        let record: AuditRecord =
-            serde_json::from_slice(&fake.stored(&published.audit_key).unwrap()).unwrap();
+        let stored = fake.stored(&published.audit_key).unwrap();
+        let raw: serde_json::Value = serde_json::from_slice(&stored).unwrap();
         assert_eq!(
-            (
-                record.source.as_str(),
-                record.action.as_str(),
-                record.outcome.as_str()
-            ),
-            ("cli", "publish", "ok")
+            (&raw["source"], &raw["action"], &raw["outcome"]),
+            (&serde_json::json!("cli"), &serde_json::json!("publish"), &serde_json::json!("ok"))
         );
+        let record: AuditRecord = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(record.action, AuditAction::Publish);
         assert_eq!(record.version, version);
         assert_eq!(record.hashes.len(), expected.len());
         assert_eq!(
@@ -503,7 +481,7 @@ mod tests {
         assert!((canary.share - 0.3).abs() < 1e-12);
         let record: AuditRecord =
             serde_json::from_slice(&fake.stored(&published.audit_key).unwrap()).unwrap();
-        assert_eq!(record.action, "canary");
+        assert_eq!(record.action, AuditAction::Canary);
 
         let promoted = channel_cmd::move_channel(&kv, "prod", channel_cmd::Move::Promote).unwrap();
         assert_eq!(promoted.active, published.version);
@@ -555,9 +533,18 @@ mod tests {
             err.contains("no manifest.sig") && err.contains("unsigned"),
             "{err}"
         );
-        // A file that does not match its hash.
+        // A version the channel pointer could not name (65 characters), signed.
         let key = PublisherKey::from_seed(SEED);
         let manifest = std::fs::read(dir.join(MANIFEST)).unwrap();
+        let mut long: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+        long["version"] = "v".repeat(65).into();
+        let long = serde_json::to_vec_pretty(&long).unwrap();
+        std::fs::write(dir.join(MANIFEST), &long).unwrap();
+        std::fs::write(dir.join(SIGNATURE), key.sign_manifest(&long)).unwrap();
+        let err = fails(args(&fake, &dir, None, &[]));
+        assert!(err.contains("version") && err.contains("64"), "{err}");
+        // A file that does not match its hash.
+        std::fs::write(dir.join(MANIFEST), &manifest).unwrap();
         std::fs::write(dir.join(SIGNATURE), key.sign_manifest(&manifest)).unwrap();
         std::fs::write(dir.join("rules.json"), b"{}").unwrap();
         let err = fails(args(&fake, &dir, None, &[]));

@@ -1,26 +1,28 @@
 //! `edgeseg status`: what a running worker serves (its health endpoint) and what the
 //! channel pointer in KV says, as one JSON object.
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpStream, ToSocketAddrs as _};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
 use serde_json::{json, Map, Value};
 
-use crate::channel_cmd;
+use crate::{channel_cmd, http};
 use crate::wrangler::{KvArgs, Wrangler};
 
 const HEALTH_PATH: &str = "/__edgeseg/health";
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Args)]
 pub struct StatusArgs {
-    /// Base URL of a running worker, e.g. http://127.0.0.1:8787: reads
-    /// URL/__edgeseg/health. Plain http only (no TLS); for a deployed worker use curl.
+    /// Base URL of a running worker, http or https, e.g.
+    /// https://edgeseg.example.workers.dev or http://127.0.0.1:8787: reads
+    /// URL/__edgeseg/health.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// Trust the certificate authorities in this PEM file instead of the built-in
+    /// Mozilla roots (a private CA, a TLS-inspecting proxy).
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Option<PathBuf>,
     /// Also print this channel's pointer as stored in KV.
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
@@ -41,7 +43,7 @@ fn status(args: &StatusArgs) -> Result<Value> {
     }
     let mut out = Map::new();
     if let Some(url) = &args.url {
-        let health = health(url)?;
+        let health = health(url, args.cacert.as_deref())?;
         out.insert("url".into(), json!(url));
         out.insert(
             "ok".into(),
@@ -73,9 +75,9 @@ fn status(args: &StatusArgs) -> Result<Value> {
 }
 
 /// The worker's health JSON (any status: an unhealthy worker still says why).
-fn health(base: &str) -> Result<Value> {
+fn health(base: &str, cacert: Option<&Path>) -> Result<Value> {
     let url = format!("{}{HEALTH_PATH}", base.trim_end_matches('/'));
-    let (status, body) = http_get(&url)?;
+    let (status, body) = http::get(&url, None, cacert)?;
     serde_json::from_slice(&body).with_context(|| {
         format!(
             "GET {url}: HTTP {status}, not JSON: {}",
@@ -84,167 +86,12 @@ fn health(base: &str) -> Result<Value> {
     })
 }
 
-/// `http://host[:port]/path` -> (host, port, path).
-fn parse_url(url: &str) -> Result<(String, u16, String)> {
-    let rest = url.strip_prefix("http://").with_context(|| {
-        format!("{url}: only plain http:// URLs are supported (no TLS in this client)")
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() || authority.contains('@') {
-        anyhow::bail!("{url}: expected http://host[:port]/...");
-    }
-    // `[v6]:port`, `[v6]`, `host:port` or `host`.
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (inside, after) = v6
-                .split_once(']')
-                .with_context(|| format!("{url}: unclosed ["))?;
-            (&authority[..inside.len() + 2], after.strip_prefix(':'))
-        }
-        None => match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    let port = match port {
-        Some(port) => port
-            .parse::<u16>()
-            .with_context(|| format!("{url}: bad port {port:?}"))?,
-        None => 80,
-    };
-    Ok((host.to_string(), port, path.to_string()))
-}
-
-/// A minimal HTTP/1.1 GET: status and body (content-length, chunked, or to close).
-fn http_get(url: &str) -> Result<(u16, Vec<u8>)> {
-    let (host, port, path) = parse_url(url)?;
-    let connect_host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<_> = (connect_host, port)
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {host}"))?
-        .collect();
-    let addr = addrs
-        .first()
-        .with_context(|| format!("{host} has no address"))?;
-    let mut stream = TcpStream::connect_timeout(addr, TIMEOUT)
-        .with_context(|| format!("connecting to {host}:{port} for GET {url}"))?;
-    stream.set_read_timeout(Some(TIMEOUT)).ok();
-    stream.set_write_timeout(Some(TIMEOUT)).ok();
-    let host_header = if port == 80 {
-        host.clone()
-    } else {
-        format!("{host}:{port}")
-    };
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n\
-         User-Agent: edgeseg/{}\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    stream
-        .write_all(request.as_bytes())
-        .with_context(|| format!("sending GET {url}"))?;
-    let mut raw = vec![];
-    stream
-        .read_to_end(&mut raw)
-        .with_context(|| format!("reading the answer to GET {url}"))?;
-    parse_response(&raw).with_context(|| format!("GET {url}"))
-}
-
-fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>)> {
-    let head_end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of headers in the response")?;
-    let head = std::str::from_utf8(&raw[..head_end]).context("response headers are not text")?;
-    let body = &raw[head_end + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .with_context(|| format!("bad status line {status_line:?}"))?;
-    let mut chunked = false;
-    let mut length = None;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        } else if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse::<usize>().ok();
-        }
-    }
-    let body = if chunked {
-        dechunk(body)?
-    } else if let Some(length) = length {
-        body.get(..length)
-            .with_context(|| format!("body shorter than its content-length {length}"))?
-            .to_vec()
-    } else {
-        body.to_vec()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
-    let mut out = vec![];
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("truncated chunk size")?;
-        let size_text = std::str::from_utf8(&data[..line_end]).context("bad chunk size")?;
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .with_context(|| format!("bad chunk size {size_text:?}"))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = data.get(..size).context("truncated chunk")?;
-        out.extend_from_slice(chunk);
-        data = data.get(size + 2..).context("truncated chunk end")?;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read as _, Write as _};
     use std::net::TcpListener;
-
-    #[test]
-    fn urls_and_responses_parse() {
-        assert_eq!(
-            parse_url("http://127.0.0.1:8787/__edgeseg/health").unwrap(),
-            ("127.0.0.1".into(), 8787, "/__edgeseg/health".into())
-        );
-        assert_eq!(
-            parse_url("http://localhost").unwrap(),
-            ("localhost".into(), 80, "/".into())
-        );
-        assert_eq!(
-            parse_url("http://[::1]:9000/x").unwrap(),
-            ("[::1]".into(), 9000, "/x".into())
-        );
-        let err = format!("{:#}", parse_url("https://shop.example").unwrap_err());
-        assert!(err.contains("plain http"), "{err}");
-        assert!(parse_url("http://h:99999/").is_err());
-
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=1\r\n:1}\r\n0\r\n\r\n";
-        assert_eq!(
-            parse_response(chunked).unwrap(),
-            (200, b"{\"a\":1}".to_vec())
-        );
-        let sized = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 2\r\n\r\n{}garbage";
-        assert_eq!(parse_response(sized).unwrap(), (503, b"{}".to_vec()));
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
-    }
+    use std::sync::Arc;
 
     /// A one-request HTTP server answering `body`; joins to the request it read.
     fn serve_once(body: String) -> (u16, std::thread::JoinHandle<String>) {
@@ -276,6 +123,7 @@ mod tests {
         ));
         let args = StatusArgs {
             url: Some(format!("http://127.0.0.1:{port}")),
+            cacert: None,
             channel: Some("production".into()),
             kv: fake.kv_args(),
         };
@@ -289,6 +137,7 @@ mod tests {
 
         let only_kv = StatusArgs {
             url: None,
+            cacert: None,
             channel: Some("staging".into()),
             kv: fake.kv_args(),
         };
@@ -298,6 +147,7 @@ mod tests {
         );
         let nothing = StatusArgs {
             url: None,
+            cacert: None,
             channel: None,
             kv: fake.kv_args(),
         };
@@ -309,7 +159,7 @@ mod tests {
         let (port, server) = serve_once(
             r#"{"ok":true,"model":{"channel":"production","serving":"embedded"}}"#.into(),
         );
-        let health = health(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let health = health(&format!("http://127.0.0.1:{port}/"), None).unwrap();
         assert_eq!(health["model"]["serving"], "embedded");
         assert_eq!(health["ok"], true);
         let request = server.join().unwrap();
@@ -318,8 +168,92 @@ mod tests {
             "{request}"
         );
         assert!(
-            request.contains(&format!("Host: 127.0.0.1:{port}\r\n")),
+            request
+                .to_ascii_lowercase()
+                .contains(&format!("host: 127.0.0.1:{port}\r\n")),
             "{request}"
         );
+    }
+
+    /// The test TLS files: a CA, and a certificate it signed for 127.0.0.1 and localhost.
+    fn tls_fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls")
+            .join(name)
+    }
+
+    /// A one-connection HTTPS server on 127.0.0.1 (rustls, the fixture certificate)
+    /// answering `body`; joins to the request head it read, or to the handshake error.
+    fn serve_tls_once(body: &'static str) -> (u16, std::thread::JoinHandle<String>) {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(tls_fixture("localhost.pem"))
+            .unwrap()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(tls_fixture("localhost-key.pem")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (socket, _) = listener.accept().unwrap();
+            let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let mut tls = rustls::StreamOwned::new(connection, socket);
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match tls.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    Ok(_) => break,
+                    Err(e) => return format!("handshake failed: {e}"),
+                }
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tls.write_all(answer.as_bytes());
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        (port, server)
+    }
+
+    #[test]
+    fn health_is_read_over_https() {
+        let (port, server) =
+            serve_tls_once(r#"{"ok":true,"model":{"channel":"production","serving":"v7"}}"#);
+        let args = StatusArgs {
+            url: Some(format!("https://127.0.0.1:{port}")),
+            cacert: Some(tls_fixture("ca.pem")),
+            channel: None,
+            kv: crate::wrangler::tests::FakeWrangler::new().kv_args(),
+        };
+        let out = status(&args).unwrap();
+        assert_eq!(out["ok"], true);
+        assert_eq!(out["model"]["serving"], "v7");
+        let request = server.join().unwrap();
+        assert!(
+            request.starts_with("GET /__edgeseg/health HTTP/1.1\r\n"),
+            "{request}"
+        );
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_refused() {
+        let (port, server) = serve_tls_once(r#"{"ok":true}"#);
+        // The built-in roots do not know the test CA.
+        let err = health(&format!("https://127.0.0.1:{port}"), None).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(err.contains("certificate") || err.contains("Certificate"), "{err}");
+        assert!(server.join().unwrap().starts_with("handshake failed"));
+        assert!(health("ftp://127.0.0.1", None).is_err());
     }
 }

@@ -17,7 +17,7 @@ use edgeseg::core::traits::{kv_key, TraitSchema, KV_PREFIX};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::channel_cmd::Clock;
-use crate::publish::TempDir;
+use crate::temp_dir::TempDir;
 use crate::wrangler::{KvArgs, ListedKey, Wrangler};
 
 /// The environment variable holding the worker's customer-id key (the same secret).

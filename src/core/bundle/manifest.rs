@@ -75,6 +75,18 @@ pub enum FeatureSpec {
     },
 }
 
+/// What a version name may be, said once for every error that refuses one.
+pub const VERSION_RULE: &str = "must be 1 to 64 characters of [A-Za-z0-9._-]";
+
+/// The one rule for version names (bundles, channel pointers, KV keys, headers): a safe
+/// alphabet, and short enough for a KV key (`bundles/<version>/<file>`) and a header.
+pub fn is_valid_version(version: &str) -> bool {
+    (1..=64).contains(&version.len())
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 impl FeatureSpec {
     pub fn name(&self) -> &str {
         match self {
@@ -172,16 +184,8 @@ impl Manifest {
 
     /// Cross-field checks: widths add up, names are unique, numbers are usable.
     fn check(&self) -> Result<(), BundleError> {
-        if self.version.is_empty()
-            || !self
-                .version
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            return Err(field_error(
-                "version",
-                "must be 1+ characters of [A-Za-z0-9._-]",
-            ));
+        if !is_valid_version(&self.version) {
+            return Err(field_error("version", VERSION_RULE));
         }
         for (file, hash) in &self.files {
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -415,6 +419,13 @@ mod tests {
         let mut v = minimal();
         v["version"] = json!("1 0");
         assert_eq!(field_of(parse(&v).unwrap_err()), "version");
+        // The channel pointer's limit is the manifest's: a 65-character version is
+        // refused here, before `publish` uploads anything.
+        let mut v = minimal();
+        v["version"] = json!("v".repeat(65));
+        assert_eq!(field_of(parse(&v).unwrap_err()), "version");
+        v["version"] = json!("v".repeat(64));
+        assert!(parse(&v).is_ok());
 
         let mut v = minimal();
         v.as_object_mut().expect("object").remove("segments");

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::core::classify::Classification;
 use crate::core::features::Features;
 use crate::core::model::features_to_json;
+use crate::core::traits::FIELD_PREFIX;
 
 /// The record format's version (`v`).
 pub const RECORD_VERSION: u32 = 1;
@@ -52,7 +53,9 @@ pub struct RequestEntry {
     pub path: String,
     /// The page type of a page view; `None` for an event-only request (a cart add).
     pub page_type: Option<String>,
-    /// The feature row the request was classified on (contract section 1 names).
+    /// The feature row the request was classified on (contract section 1 names),
+    /// without a customer's `trait.<name>` fields: those are the store's own data about
+    /// a known person, which a record does not carry.
     pub features: Map<String, Value>,
     pub verdict: Verdict,
     /// The request is an order-confirmation page (`records.order_routes`).
@@ -80,7 +83,10 @@ impl RequestEntry {
                 .unwrap_or_default()
                 .to_string(),
             page_type: page_type.map(str::to_string),
-            features: features_to_json(features),
+            features: features_to_json(features)
+                .into_iter()
+                .filter(|(name, _)| !name.starts_with(FIELD_PREFIX))
+                .collect(),
             verdict,
             order: false,
             order_value: None,
