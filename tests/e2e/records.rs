@@ -34,12 +34,18 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-pub fn start() -> (Origin, Worker) {
+/// The store config of the test's worker: a short session timeout and a large holdout,
+/// so both arms of lift have visits. Replay reads the same file.
+fn store_config() -> Value {
     let mut config: Value =
         serde_json::from_str(include_str!("../../src/core/default_store.json")).expect("JSON");
     config["ttl"]["session_secs"] = SESSION_SECS.into();
-    // A large holdout, so both arms of lift have visits.
     config["holdout"]["share"] = 0.3.into();
+    config
+}
+
+pub fn start() -> (Origin, Worker) {
+    let config = store_config();
     let origin = Origin::start();
     let worker = Worker::start(
         &origin.url,
@@ -297,8 +303,12 @@ fn replayed(visits: &[Value], dir: &Path) -> BTreeMap<(usize, usize), BTreeMap<S
     std::fs::write(&sessions, text).expect("write sessions");
     let out = dir.join("replayed.csv");
     let stats = repo_root().join("model/page_stats.json");
+    let config = dir.join("store-config.json");
+    std::fs::write(&config, store_config().to_string()).expect("write the config");
     edgeseg(&[
         "replay",
+        "--config",
+        &config.to_string_lossy(),
         "--sessions",
         &sessions.to_string_lossy(),
         "--page-stats",
@@ -505,7 +515,7 @@ fn visits_leave_one_record_each_equal_to_the_replay_and_nothing_identifying() {
     assert!(compared > 1_000, "{compared} rows compared");
     assert!(
         differing.is_empty(),
-        "{} of {compared} rows differ; first: {:?}",
+        "{} values differ in {compared} rows; first: {:?}",
         differing.len(),
         &differing[..differing.len().min(10)]
     );

@@ -35,6 +35,7 @@ native_only! {
     mod replay_cmd;
     mod rows_csv;
     mod status;
+    mod store_config;
     mod temp_dir;
     mod traits_cmd;
     mod uci;

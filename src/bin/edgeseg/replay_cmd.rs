@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use edgeseg::core::config::StoreConfig;
 use edgeseg::core::page_stats::PageStats;
 
 use crate::rows_csv::{RowKey, RowWriter};
@@ -31,6 +30,10 @@ pub struct ReplayArgs {
     /// end row of each visit, and every row of a funnel copy, is always written.
     #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
     prefixes: Vec<usize>,
+    /// The store's config (default: the built-in demo store's): replay counts as the
+    /// worker with this config does (session timeout, routes, dwell caps).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Where to write the CSV (default: stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -50,7 +53,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         None => PageStats::default(),
     };
     let stats = &stats;
-    let config = StoreConfig::default_store();
+    let config = crate::store_config::load(args.config.as_deref())?;
     let visits = visits::load(&args.source, &args.uci, args.funnel)?;
     if args.recordings {
         let mut out = crate::rows_csv::output(args.out.as_deref())?;
