@@ -12,7 +12,7 @@
 #[allow(dead_code)]
 mod harness;
 #[path = "../tests/e2e/records.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod records;
 
 use std::sync::{Arc, Mutex};

@@ -253,6 +253,7 @@ fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on()
     use crate::core::flow::{conclude, page_type, training_entry};
     use crate::core::records::record::{from_jsonl_gz, to_jsonl_gz};
     use crate::core::records::Trail;
+    use crate::core::traits::Traits;
 
     let loaded = LoadedBundle::embedded().expect("the embedded bundle loads");
     let config = StoreConfig::default_store();
@@ -275,8 +276,9 @@ fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on()
             panic!("{path} is tracked");
         };
         record(&mut state, &events, request.now_ms, &config, stats);
-        let shown = conclude(&state, request.now_ms, &config, &loaded, false);
-        let held = conclude(&state, request.now_ms, &config, &loaded, true);
+        let none = Traits::default();
+        let shown = conclude(&state, request.now_ms, &config, &loaded, false, &none);
+        let held = conclude(&state, request.now_ms, &config, &loaded, true, &none);
         assert_eq!(held.classification.reason, Reason::Holdout);
         let kind = page_type(&events);
         let personalised = training_entry(&request, kind, &state, &config, &loaded, &shown);

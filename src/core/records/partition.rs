@@ -87,11 +87,11 @@ pub fn day_of_prefix(prefix: &str) -> Option<Day> {
 
 /// The partitions past retention on `today`: those whose day is more than
 /// `retention_days` before it (a record is kept at least that many full days).
-pub fn expired<'a>(
-    prefixes: &'a [String],
+pub fn expired(
+    prefixes: &[String],
     today: Day,
     retention_days: u32,
-) -> impl Iterator<Item = &'a String> {
+) -> impl Iterator<Item = &String> {
     let oldest_kept = today.plus(-i64::from(retention_days));
     prefixes
         .iter()

@@ -188,3 +188,40 @@ pub fn from_jsonl_gz(bytes: &[u8]) -> Result<Vec<TrainingRecord>, RecordError> {
     }
     Ok(records)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::features::Observed;
+
+    #[test]
+    fn an_entry_keeps_the_row_but_no_customer_trait() {
+        let mut features = Features::default();
+        features.set("product_related", Observed::Num(3.0));
+        features.set("trait.loyalty_tier", Observed::Label("gold".into()));
+        let verdict = Verdict {
+            model_version: None,
+            rules_version: None,
+            intent: None,
+            segment: None,
+            holdout: false,
+        };
+        let entry = RequestEntry::new(
+            1,
+            "get",
+            "/p/1?email=x",
+            Some("product"),
+            &features,
+            verdict,
+        );
+        assert_eq!(
+            entry.features.get("product_related"),
+            Some(&Value::from(3.0))
+        );
+        assert!(entry.features.keys().all(|k| !k.starts_with("trait.")));
+        assert_eq!(
+            (entry.method.as_str(), entry.path.as_str()),
+            ("GET", "/p/1")
+        );
+    }
+}
