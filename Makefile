@@ -79,8 +79,13 @@ bench: $(WORKER)
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-cold.json cargo bench --locked --features e2e --bench cold
 	source $(TOOLS_ENV) && BENCH_OUT=target/bench-soak.json cargo bench --locked --features e2e --bench soak
 
+## make model: the shipped bundle from the shipped data; DATA=dir also trains on training
+## records pulled with `edgeseg logs pull --out dir` (without DATA: the same bundle as ever),
+## OUT=dir writes the bundle there instead of model/.
+DATA ?=
+OUT ?=
 model:
-	bash model/train/build.sh
+	EDGESEG_RECORDS="$(DATA)" EDGESEG_MODEL_OUT="$(OUT)" bash model/train/build.sh
 
 clean:
 	rm -rf build target .wrangler $(TOOLS_ENV)

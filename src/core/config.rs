@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use crate::core::calendar::{default_special_days, SpecialDay};
 pub use crate::core::page_type::PageType;
+use crate::core::records::RecordsConfig;
 use crate::core::routing::{self, RouteError};
 pub use crate::core::routing::{Pattern, Route, RouteTarget, UrlEvent};
 
@@ -308,10 +309,13 @@ pub struct StoreConfig {
     pub ttl: TtlConfig,
     pub beacon: BeaconLimits,
     pub calendar: Vec<SpecialDay>,
+    /// Training records: order route, order value header, retention (contract section 9).
+    pub records: RecordsConfig,
 }
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "routes", "params", "ignore", "consent", "customer", "holdout", "ttl", "beacon", "calendar",
+    "records",
 ];
 
 /// Deserialises one section, naming it in the error.
@@ -340,6 +344,7 @@ impl StoreConfig {
             ttl: TtlConfig::default(),
             beacon: BeaconLimits::default(),
             calendar: default_special_days(),
+            records: RecordsConfig::default(),
         })
     }
 
@@ -379,6 +384,7 @@ impl StoreConfig {
             ttl: section(&object, "ttl")?,
             beacon: section(&object, "beacon")?,
             calendar,
+            records: section(&object, "records")?,
         };
         config.check()?;
         Ok(config)
@@ -405,6 +411,7 @@ impl StoreConfig {
         if !is_cookie_name(&self.consent.cookie) {
             return Err(invalid("consent.cookie", "not a valid cookie name"));
         }
+        self.records.check().map_err(|m| invalid("records", m))?;
         if let Some(name) = &self.customer.token_cookie {
             if !is_cookie_name(name) {
                 return Err(invalid("customer.token_cookie", "not a valid cookie name"));

@@ -10,6 +10,7 @@ use crate::core::config::StoreConfig;
 use crate::core::features::{compute, Features};
 use crate::core::identity::consent_withheld;
 use crate::core::page_stats::PageStats;
+use crate::core::records::{RequestEntry, Verdict};
 use crate::core::session::SessionState;
 use crate::core::signals::{request_events, Event, RequestInfo, Untracked};
 use crate::core::traits::Traits;
@@ -98,6 +99,51 @@ pub fn conclude(
         features: Some(features),
         classification,
     }
+}
+
+/// The page type of a request's page view, if it has one (a cart add has none).
+pub fn page_type(events: &[Event]) -> Option<&'static str> {
+    events.iter().find_map(|event| match event {
+        Event::PageView(view) => Some(view.page_type.as_str()),
+        _ => None,
+    })
+}
+
+/// What a tracked request is recorded with for training (contract section 9): its
+/// feature row and the model's and rules' verdict. In the holdout the shopper got the
+/// baseline answer; the row and verdict are still computed here, since the holdout is
+/// lift's control group and needs the segment it would have had. The conclusion's own
+/// row is reused when it has one, so the recorded row is the one classified on.
+pub fn training_entry(
+    request: &RequestInfo,
+    page_type: Option<&str>,
+    state: &SessionState,
+    config: &StoreConfig,
+    loaded: &LoadedBundle,
+    conclusion: &Conclusion,
+) -> RequestEntry {
+    let holdout = conclusion.classification.reason == Reason::Holdout;
+    let (features, verdict) = match &conclusion.features {
+        Some(features) => (
+            features.clone(),
+            Verdict::of(&conclusion.classification, holdout),
+        ),
+        None => {
+            let features = compute(state, request.now_ms, config, loaded.bundle().page_stats());
+            let would_get = loaded.classify(&features);
+            (features, Verdict::of(&would_get, holdout))
+        }
+    };
+    let mut entry = RequestEntry::new(
+        request.now_ms,
+        &request.method,
+        &request.path,
+        page_type,
+        &features,
+        verdict,
+    );
+    entry.order = config.records.is_order(&request.path);
+    entry
 }
 
 /// One visitor's recorded requests and beacons, replayed through [`prepare`] and

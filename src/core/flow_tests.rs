@@ -244,3 +244,54 @@ fn junk_input_never_panics() {
         let _ = compute(&state, req.now_ms, &config, &stats);
     }
 }
+
+/// The training entry of a holdout request carries the row and the verdict a
+/// personalised shopper in the same state gets: the control group is comparable.
+#[test]
+fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on() {
+    use crate::core::classify::LoadedBundle;
+    use crate::core::flow::{conclude, page_type, training_entry};
+    use crate::core::records::record::{from_jsonl_gz, to_jsonl_gz};
+    use crate::core::records::Trail;
+    use crate::core::traits::Traits;
+
+    let loaded = LoadedBundle::embedded().expect("the embedded bundle loads");
+    let config = StoreConfig::default_store();
+    let stats = loaded.bundle().page_stats();
+    let mut state = SessionState::default();
+    let mut trail = Trail::new(T0);
+    for (i, path) in ["/", "/product/7", "/checkout/complete"].iter().enumerate() {
+        let request = RequestInfo {
+            method: "GET".into(),
+            host: "shop.example".into(),
+            path: path.to_string(),
+            query: "q=someone%40example.com".into(),
+            form: None,
+            referrer: None,
+            user_agent: Some(UA.into()),
+            continent: Some("EU".into()),
+            now_ms: T0 + 60_000 * i as i64,
+        };
+        let Prepared::Track(events) = prepare(&request, None, None, &config) else {
+            panic!("{path} is tracked");
+        };
+        record(&mut state, &events, request.now_ms, &config, stats);
+        let none = Traits::default();
+        let shown = conclude(&state, request.now_ms, &config, &loaded, false, &none);
+        let held = conclude(&state, request.now_ms, &config, &loaded, true, &none);
+        assert_eq!(held.classification.reason, Reason::Holdout);
+        let kind = page_type(&events);
+        let personalised = training_entry(&request, kind, &state, &config, &loaded, &shown);
+        let holdout = training_entry(&request, kind, &state, &config, &loaded, &held);
+        assert_eq!(personalised.features, holdout.features, "{path}");
+        assert_eq!(personalised.verdict.segment, holdout.verdict.segment);
+        assert!(holdout.verdict.holdout && !personalised.verdict.holdout);
+        assert_eq!(holdout.path, *path, "no query string is kept");
+        trail.add_request(holdout, config.records.max_requests);
+    }
+    let record = trail.into_record().expect("a record");
+    assert!(record.outcome.ordered, "the confirmation page is an order");
+    assert_eq!(record.requests[1].page_type.as_deref(), Some("product"));
+    let bytes = to_jsonl_gz(std::slice::from_ref(&record)).expect("gzip");
+    assert_eq!(from_jsonl_gz(&bytes).expect("reads back"), vec![record]);
+}

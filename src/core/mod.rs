@@ -38,6 +38,7 @@ pub mod identity;
 pub mod model;
 pub mod page_stats;
 pub mod page_type;
+pub mod records;
 pub mod routing;
 pub mod rules;
 pub mod session;

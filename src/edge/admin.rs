@@ -10,21 +10,27 @@
 //! - `GET /__edgeseg/admin/audit[?limit=N]`: the model audit trail, oldest first (the
 //!   last N records, default 200): every publication, activation, rejection, promotion
 //!   and rollback.
+//! - `GET /__edgeseg/admin/records?from=YYYY-MM-DD&to=YYYY-MM-DD`: the training-record
+//!   objects of those days, `[{"key", "size"}]` (`edgeseg logs pull`).
+//! - `GET /__edgeseg/admin/records/object?key=...`: one record object, gzip JSONL.
 
 use worker::{Env, Method, Request};
 
 use crate::core::decision_log::DecisionId;
+use crate::core::records::partition::Day;
 
 use super::admin_auth::authorize;
 use super::dashboard::{self, Window};
 use super::error::{Code, Result};
 use super::session_protocol::Operation;
-use super::{audit, decisions, respond, sessions, traits};
+use super::{audit, decisions, records, respond, sessions, traits};
 
 const SESSIONS_PREFIX: &str = "/__edgeseg/admin/sessions/";
 const EXPLAIN_PREFIX: &str = "/__edgeseg/admin/explain/";
 const DASHBOARD_DATA_PATH: &str = "/__edgeseg/admin/dashboard.json";
 const DRIFT_PATH: &str = "/__edgeseg/admin/drift";
+const RECORDS_PATH: &str = "/__edgeseg/admin/records";
+const RECORD_OBJECT_PATH: &str = "/__edgeseg/admin/records/object";
 
 fn is_object_name(name: &str) -> bool {
     let hex = |s: &str, len: usize| {
@@ -76,6 +82,15 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
             };
         }
     }
+    if path == RECORD_OBJECT_PATH && req.method() == Method::Get {
+        return record_object(&req, env).await;
+    }
+    if path == RECORDS_PATH && req.method() == Method::Get {
+        return match record_listing(&req, env).await {
+            Ok(listed) => respond::json(200, &listed),
+            Err(e) => respond::error(&e),
+        };
+    }
     if path == "/__edgeseg/admin/audit" && req.method() == Method::Get {
         let limit = req
             .url()
@@ -106,6 +121,28 @@ pub async fn handle(req: Request, env: &Env) -> web_sys::Response {
     };
     match session_state(env, name, operation).await {
         Ok(text) => respond::raw_json(200, &text),
+        Err(e) => respond::error(&e),
+    }
+}
+
+/// The record objects of the `from..=to` days.
+async fn record_listing(req: &Request, env: &Env) -> Result<Vec<records::Listed>> {
+    let day = |name: &str| {
+        let text = query(req, name).unwrap_or_default();
+        Day::parse(&text).map_err(|e| Code::BadQuery.because(format!("{name}: {e}")))
+    };
+    let (from, to) = (day("from")?, day("to")?);
+    records::list(env, from, to).await
+}
+
+/// One record object's bytes, as stored (gzip JSONL).
+async fn record_object(req: &Request, env: &Env) -> web_sys::Response {
+    let Some(key) = query(req, "key") else {
+        return respond::error(&Code::BadQuery.because("key is required"));
+    };
+    match records::read(env, &key).await {
+        Ok(Some(bytes)) => respond::bytes(200, bytes, "application/gzip"),
+        Ok(None) => respond::error(&Code::NoState.because(format!("no record object {key}"))),
         Err(e) => respond::error(&e),
     }
 }

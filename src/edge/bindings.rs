@@ -33,3 +33,6 @@ pub const STATS_FLUSH_VAR: &str = "EDGESEG_STATS_FLUSH_SECS";
 pub const DRIFT_WATCH_VAR: &str = "EDGESEG_DRIFT_WATCH";
 /// PSI from which drift calls for retraining (variable, default 0.25).
 pub const DRIFT_ACT_VAR: &str = "EDGESEG_DRIFT_ACT";
+/// The R2 bucket of training records (docs/contracts.md section 9); unbound: no
+/// trails are kept and no records written.
+pub const RECORDS_BINDING: &str = "EDGESEG_RECORDS";

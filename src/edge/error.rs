@@ -87,6 +87,10 @@ codes! {
     NoState => "no_state", 404;
     /// The request body could not be read.
     UnreadableBody => "unreadable_body", 400;
+    /// The training records' bucket could not be read or written.
+    RecordsUnavailable => "records_unavailable", 503;
+    /// A query parameter is missing or not of its form (a day, a record key).
+    BadQuery => "bad_query", 400;
 }
 
 impl Code {

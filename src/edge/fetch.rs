@@ -12,6 +12,7 @@ use crate::core::decision_log::DecisionRecord;
 use crate::core::features::Features;
 use crate::core::flow;
 use crate::core::headers::{self, render, render_with_id};
+use crate::core::records::{settings::parse_order_value, RequestEntry};
 use crate::core::identity::{
     customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
     proven_customer_key, session_id, SessionId, SESSION_COOKIE,
@@ -23,8 +24,8 @@ use crate::core::traits::Traits;
 use super::error::{Code, Error};
 use super::settings::{self, Settings};
 use super::{
-    admin, beacon, dashboard, decisions, failures, health, models, proxy, respond, sessions, stats,
-    traits,
+    admin, beacon, dashboard, decisions, failures, health, models, proxy, records, respond, sessions,
+    stats, traits,
 };
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
@@ -45,6 +46,8 @@ struct Decision {
     counted: Option<Counted>,
     /// The decision record to keep in the session object after the response.
     record: Option<(String, DecisionRecord)>,
+    /// The training-record entry to add to the visit's trail after the response.
+    trail: Option<(String, RequestEntry)>,
 }
 
 /// A tracked request as the live aggregates see it.
@@ -185,6 +188,7 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     let customer = object.customer_key.clone();
     let bundle = models::for_session(&session)?;
     let stats = bundle.bundle().page_stats();
+    let page_type = flow::page_type(&events);
     let state = sessions::apply(env, object, events, info.now_ms, stats).await?;
 
     let holdout = in_holdout(&session, config);
@@ -192,13 +196,19 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
         (Some(customer), false) => customer_traits(env, customer, &bundle).await,
         _ => Traits::default(),
     };
-    let mut decision = match flow::conclude(&state, info.now_ms, config, &bundle, holdout, &traits) {
+    let conclusion = flow::conclude(&state, info.now_ms, config, &bundle, holdout, &traits);
+    let trail = records::enabled(env).then(|| {
+        let entry = flow::training_entry(&info, page_type, &state, config, &bundle, &conclusion);
+        (object_name.clone(), entry)
+    });
+    let mut decision = match conclusion {
         flow::Conclusion {
             features: Some(features),
             classification,
         } => Decision::classified(env, object_name, info.now_ms, classification, features, bundle),
         flow::Conclusion { classification, .. } => Decision::said(&classification),
     };
+    decision.trail = trail;
     if is_new {
         decision
             .set_cookies
@@ -358,7 +368,30 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     // After the response: the shopper waits for neither.
     stats::flush_in_background(&env, &ctx);
     if let Some((object, record)) = decision.record {
-        ctx.wait_until(decisions::remember(env, object, record));
+        ctx.wait_until(decisions::remember(env.clone(), object, record));
+    }
+    if let Some((object, entry)) = decision.trail {
+        let entry = with_order_value(entry, &response, decision.may_store.as_deref());
+        ctx.wait_until(records::keep(env, object, entry));
     }
     response
+}
+
+/// An order-confirmation entry takes the order's value from the origin's header, if
+/// the store configured one and the value is a plain number.
+fn with_order_value(
+    mut entry: RequestEntry,
+    response: &web_sys::Response,
+    settings: Option<&Settings>,
+) -> RequestEntry {
+    let header = settings.and_then(|s| s.config.records.order_value_header.as_deref());
+    if let (true, Some(name)) = (entry.order, header) {
+        entry.order_value = response
+            .headers()
+            .get(name)
+            .ok()
+            .flatten()
+            .and_then(|raw| parse_order_value(raw.trim()));
+    }
+    entry
 }

@@ -28,6 +28,7 @@ wasm32_only! {
     mod health;
     mod models;
     mod proxy;
+    mod records;
     mod respond;
     mod session_do;
     mod session_protocol;
@@ -37,7 +38,7 @@ wasm32_only! {
     mod stats_do;
     mod traits;
 
-    use worker::{event, Context, Env, Request};
+    use worker::{event, Context, Env, Request, ScheduleContext, ScheduledEvent};
 
     /// Runs once per isolate, in the script's startup (global scope), which Cloudflare
     /// does not bill to a request's CPU time: the embedded bundle is verified and its
@@ -51,5 +52,16 @@ wasm32_only! {
     #[event(fetch)]
     async fn main(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
         Ok(fetch::handle(req, env, ctx).await)
+    }
+}
+
+wasm32_only! {
+    /// The daily cron trigger (`wrangler.toml`): the training records' retention sweep.
+    #[event(scheduled)]
+    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        match records::sweep(&env).await {
+            Ok(deleted) => worker::console_log!("edgeseg: retention sweep deleted {deleted} records"),
+            Err(e) => failures::record(&e.context("the retention sweep")),
+        }
     }
 }

@@ -32,6 +32,19 @@ pub fn json(status: u16, body: &impl serde::Serialize) -> web_sys::Response {
     )
 }
 
+/// A binary body (a record object for `edgeseg logs pull`).
+pub fn bytes(status: u16, mut body: Vec<u8>, content_type: &str) -> web_sys::Response {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    if let Ok(headers) = web_sys::Headers::new() {
+        let _ = headers.set("content-type", content_type);
+        let _ = headers.set("cache-control", "no-store");
+        init.set_headers(&headers);
+    }
+    web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)
+        .unwrap_or_else(|_| text(500, "", "text/plain", "no-store"))
+}
+
 pub fn empty(status: u16) -> web_sys::Response {
     text(status, "", "text/plain", "no-store")
 }

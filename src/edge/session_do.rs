@@ -10,30 +10,45 @@
 use std::cell::{Cell, RefCell};
 
 use futures_util::lock::Mutex;
+use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_warn, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
+    console_warn, durable_object, js_sys, Date, DurableObject, Env, Request, Response, Result,
+    ScheduledTime, State,
 };
 
 use crate::core::decision_log::{remember, DecisionRecord};
 use crate::core::flow;
+use crate::core::records::{RequestEntry, TrainingRecord, Trail};
 use crate::core::session::{SessionState, Stored};
 
 use super::decisions::KEY_PARAM;
 use super::error::Code;
 use super::session_protocol::{ApplyRequest, Operation};
 use super::settings::{self, Settings};
-use super::{models, sessions};
+use super::{failures, models, records, sessions};
 
 const STATE_KEY: &str = "state";
 const ABSORBED_KEY: &str = "absorbed";
 /// The object's decision log (`crate::core::decision_log`), erased with the rest.
 const DECISIONS_KEY: &str = "decisions";
+/// The current visit's trail of training-record entries (`crate::core::records`).
+const TRAIL_KEY: &str = "trail";
+/// Records of ended visits not yet in the bucket: the alarm writes (and retries) them.
+const UNWRITTEN_KEY: &str = "records-unwritten";
+/// How soon the alarm tries again after a record could not be written.
+const RECORD_RETRY_MS: i64 = 60_000;
 /// How many joined sessions a customer object remembers (to merge each only once).
 const ABSORBED_CAP: usize = 64;
 
 /// How far the retention alarm may be from its exact time before it is re-armed: an
 /// alarm that fires early finds the visit still active and re-arms itself.
 const ALARM_SLACK_MS: i64 = 60_000;
+
+/// An alarm time from Unix ms: workers-rs reads a bare `i64` as an offset from now, so
+/// an absolute time passed as one lands decades away and the alarm never fires.
+fn at(unix_ms: i64) -> ScheduledTime {
+    ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(unix_ms as f64)))
+}
 
 #[durable_object]
 pub struct SessionStore {
@@ -90,7 +105,7 @@ impl SessionStore {
             .get()
             .is_some_and(|at| at <= due && due - at < ALARM_SLACK_MS);
         if !close_enough {
-            storage.set_alarm(due).await?;
+            storage.set_alarm(at(due)).await?;
             self.alarm_at.set(Some(due));
         }
         Ok(text)
@@ -164,6 +179,7 @@ impl SessionStore {
                 let stats = models::embedded_page_stats();
                 flow::record(&mut state, &events, now_ms, config, &stats);
                 self.save(&state, &settings).await?;
+                self.note_beacon(&state, now_ms, &settings).await?;
                 Ok(Response::empty()?.with_status(202))
             }
             Err(e) => Ok(Response::from_bytes(e.body().into_bytes())?.with_status(e.status())),
@@ -181,12 +197,18 @@ impl SessionStore {
         })
     }
 
-    /// The decision log, stored as JSON text so feature values come back exactly.
-    async fn decisions(&self) -> Result<Vec<DecisionRecord>> {
-        let text: Option<String> = self.state.storage().get(DECISIONS_KEY).await?;
+    /// A value kept as JSON text (so feature values come back exactly); unreadable or
+    /// absent: the default.
+    async fn stored_json<T: serde::de::DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
+        let text: Option<String> = self.state.storage().get(key).await?;
         Ok(text
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default())
+    }
+
+    /// The decision log.
+    async fn decisions(&self) -> Result<Vec<DecisionRecord>> {
+        self.stored_json(DECISIONS_KEY).await
     }
 
     /// Keeps a decision record (the latest `RECORDS_PER_OBJECT`).
@@ -214,6 +236,92 @@ impl SessionStore {
             Some(record) => Response::ok(serde_json::to_string(&record)?),
             None => Response::error("no such decision", 404),
         }
+    }
+
+    /// The current visit's trail; a trail of an earlier visit is closed first (its
+    /// record waits for the alarm with the other unwritten ones).
+    async fn current_trail(&self, state: &SessionState) -> Result<Trail> {
+        let storage = self.state.storage();
+        let trail: Trail = self.stored_json(TRAIL_KEY).await?;
+        if trail.started_ms == state.visit_start_ms {
+            return Ok(trail);
+        }
+        if let Some(record) = trail.into_record() {
+            let mut unwritten = self.unwritten().await?;
+            unwritten.push(record);
+            storage.put(UNWRITTEN_KEY, serde_json::to_string(&unwritten)?).await?;
+        }
+        Ok(Trail::new(state.visit_start_ms))
+    }
+
+    async fn unwritten(&self) -> Result<Vec<TrainingRecord>> {
+        self.stored_json(UNWRITTEN_KEY).await
+    }
+
+    /// Adds a tracked request to the visit's trail (`Operation::Trail`).
+    async fn add_to_trail(&self, mut req: Request) -> Result<Response> {
+        let entry: RequestEntry = serde_json::from_str(&req.text().await?)?;
+        let settings = self.settings().await?;
+        let state = self.load().await?;
+        if state.is_empty() {
+            // The state was taken (a login) or erased since: nothing to join, and an
+            // object without state sets no alarm that would ever write the trail.
+            return Response::empty().map(|r| r.with_status(204));
+        }
+        let mut trail = self.current_trail(&state).await?;
+        trail.add_request(entry, settings.config.records.max_requests);
+        let text = serde_json::to_string(&trail)?;
+        self.state.storage().put(TRAIL_KEY, &text).await?;
+        Response::empty().map(|r| r.with_status(204))
+    }
+
+    /// Notes a beacon's arrival in the trail: a replay of the record needs its time.
+    async fn note_beacon(&self, state: &SessionState, now_ms: i64, settings: &Settings) -> Result<()> {
+        if !records::enabled(&self.env) {
+            return Ok(());
+        }
+        let mut trail = self.current_trail(state).await?;
+        trail.add_beacon(now_ms, settings.config.records.max_requests);
+        let text = serde_json::to_string(&trail)?;
+        self.state.storage().put(TRAIL_KEY, &text).await
+    }
+
+    /// At the alarm: closes the trail of a visit that has ended and writes every
+    /// unwritten record; `false` when one could not be written (kept for a retry). A
+    /// record's key is fixed by its visit, so writing it twice leaves one object.
+    async fn write_records(
+        &self,
+        state: &SessionState,
+        now_ms: i64,
+        settings: &Settings,
+    ) -> Result<bool> {
+        let storage = self.state.storage();
+        let mut unwritten = self.unwritten().await?;
+        if !state.visit_active(now_ms, &settings.config) {
+            let trail: Trail = self.stored_json(TRAIL_KEY).await?;
+            if let Some(record) = trail.into_record() {
+                unwritten.push(record);
+                storage.put(UNWRITTEN_KEY, serde_json::to_string(&unwritten)?).await?;
+            }
+            storage.delete(TRAIL_KEY).await?;
+        }
+        if unwritten.is_empty() {
+            return Ok(true);
+        }
+        let object = self.state.id().to_string();
+        let mut failed = Vec::new();
+        for record in unwritten {
+            if let Err(e) = records::write(&self.env, &object, &record).await {
+                failures::record(&e);
+                failed.push(record);
+            }
+        }
+        if failed.is_empty() {
+            storage.delete(UNWRITTEN_KEY).await?;
+            return Ok(true);
+        }
+        storage.put(UNWRITTEN_KEY, serde_json::to_string(&failed)?).await?;
+        Ok(false)
     }
 
     async fn read(&self) -> Result<Response> {
@@ -251,6 +359,7 @@ impl DurableObject for SessionStore {
             Some(Operation::Ping) => Response::ok("pong"),
             Some(Operation::Remember) => self.remember(req).await,
             Some(Operation::Recall) => self.recall(&req).await,
+            Some(Operation::Trail) => self.add_to_trail(req).await,
             None => Response::error(format!("no session operation {method:?} {path}"), 404),
         }
     }
@@ -262,6 +371,13 @@ impl DurableObject for SessionStore {
         let mut state = self.load().await?;
         // The alarm that fired is spent.
         self.alarm_at.set(None);
+        if !self.write_records(&state, now_ms, &settings).await? {
+            // Nothing is erased before its record is written: try again shortly.
+            let retry = now_ms + RECORD_RETRY_MS;
+            self.state.storage().set_alarm(at(retry)).await?;
+            self.alarm_at.set(Some(retry));
+            return Response::ok("records pending");
+        }
         if state.forget_if_expired(now_ms, &settings.config) || state.is_empty() {
             self.erase().await?;
             return Response::ok("deleted");

@@ -27,10 +27,12 @@ pub enum Operation {
     Remember,
     /// Answer the decision record whose key is the `key` query parameter, or 404.
     Recall,
+    /// Add a request to the visit's trail (`crate::core::records::RequestEntry`, JSON).
+    Trail,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 9] = [
         Operation::Apply,
         Operation::Beacon,
         Operation::Take,
@@ -39,13 +41,16 @@ impl Operation {
         Operation::Ping,
         Operation::Remember,
         Operation::Recall,
+        Operation::Trail,
     ];
 
     pub fn method(self) -> Method {
         match self {
-            Operation::Apply | Operation::Beacon | Operation::Take | Operation::Remember => {
-                Method::Post
-            }
+            Operation::Apply
+            | Operation::Beacon
+            | Operation::Take
+            | Operation::Remember
+            | Operation::Trail => Method::Post,
             Operation::Read | Operation::Ping | Operation::Recall => Method::Get,
             Operation::Erase => Method::Delete,
         }
@@ -59,6 +64,7 @@ impl Operation {
             Operation::Read | Operation::Erase => "/state",
             Operation::Ping => "/ping",
             Operation::Remember | Operation::Recall => "/decisions",
+            Operation::Trail => "/trail",
         }
     }
 

@@ -78,6 +78,31 @@ pub fn config_without_holdout() -> String {
     config.to_string()
 }
 
+/// Runs the `edgeseg` CLI built with the tests in the repository; its stdout, or a
+/// panic with its stderr.
+pub fn edgeseg(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("run edgeseg");
+    assert!(
+        output.status.success(),
+        "edgeseg {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A bench's size from the environment, or `default` (the benches use it).
+#[allow(dead_code)]
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The admin token and customer key of the workers [`start_joining_customers`] starts.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 pub const CUSTOMER_KEY: &str = "e2e-customer-key";
@@ -524,20 +549,10 @@ pub fn signed_bundle_with(
 /// Runs the `edgeseg` CLI against the worker's local KV store; its stdout. Fails with
 /// the CLI's stderr when it fails.
 pub fn cli(worker: &Worker, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
-        .args(args)
-        .arg("--local")
-        .arg("--persist-to")
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .output()
-        .expect("run edgeseg");
-    assert!(
-        output.status.success(),
-        "edgeseg {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    let state = worker.state_dir.to_string_lossy().into_owned();
+    let mut all = args.to_vec();
+    all.extend(["--local", "--persist-to", state.as_str()]);
+    edgeseg(&all)
 }
 
 /// The `model` version a page's `edgeseg-version` header names; `(none)` without one.

@@ -10,6 +10,7 @@ mod load;
 mod models;
 mod pipeline;
 mod proxy;
+mod records;
 mod soak;
 mod traits;
 mod trust;

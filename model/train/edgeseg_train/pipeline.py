@@ -94,11 +94,15 @@ def otto_comparison(rows: pd.DataFrame, scores: np.ndarray) -> dict:
             "ordering": int(label.sum()), **report}
 
 
-def manifest_document(csv: Path, rows: int, specs, cards, metrics, golden, prior_document) -> dict:
+def manifest_document(csv: Path, rows: int, specs, cards, metrics, golden, prior_document,
+                      store_rows=None) -> dict:
+    source = {"source": DATA_SOURCE, "file": csv.name, "sha256": data.file_sha256(csv), "rows": rows,
+              "attribution": ATTRIBUTION}
+    if store_rows is not None:
+        source["store_records"] = {"visits": int(store_rows["visit"].nunique()), "rows": int(len(store_rows))}
     return {
         "format": 1, "name": "edgeseg-intent", "version": VERSION, "created": None, "files": {},
-        "data": {"source": DATA_SOURCE, "file": csv.name, "sha256": data.file_sha256(csv), "rows": rows,
-                 "attribution": ATTRIBUTION},
+        "data": source,
         "model": {"file": "model.onnx", "input": "features", "width": encoding.width(specs),
                   "intent_output": "intent", "segment_output": "segment"},
         "features": [s.to_manifest() for s in specs],
@@ -119,6 +123,13 @@ def run() -> None:
         test_own = replay.uci_rows(csv, "test", "own", work)
         test_weekday = replay.uci_rows(csv, "test", "weekday", work)
         otto_rows = replay.otto_rows(otto, work)
+        records = paths.records_dir()
+        store_rows = replay.record_rows(records, work) if records else None
+    if store_rows is not None:
+        # The store's own visits train beside the shipped ones, as plain visits (their ids,
+        # r1, r2, ..., never meet UCI's row numbers).
+        train_rows = pd.concat([train_rows, store_rows], ignore_index=True)
+        log(f"{store_rows['visit'].nunique()} visits ({len(store_rows)} rows) from the training records in {records}")
     log(f"replayed {train_rows['visit'].nunique()} training and {test_own['visit'].nunique()} test visits "
         f"of {csv.name}, {otto_rows['visit'].nunique()} OTTO visits")
 
@@ -200,7 +211,7 @@ def run() -> None:
     golden = build_golden(test_plain, specs, lambda rows: run_onnx(onnx_bytes, rows), winners)
     check_golden(golden, specs)
 
-    document = manifest_document(csv, int(len(frame)), specs, cards, metrics, golden, prior_document)
+    document = manifest_document(csv, int(len(frame)), specs, cards, metrics, golden, prior_document, store_rows)
     document["drift"] = drift_reference(fit, document["features"], clustering.assign(scaler.transform(fit)),
                                         cards["k"], "reference-split training visits replayed by `edgeseg "
                                                     "replay`, rows after their kept request prefixes and at their end")

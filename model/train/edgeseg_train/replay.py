@@ -19,13 +19,26 @@ def edgeseg_command() -> list:
     return ["cargo", "run", "--quiet", "--locked", "--bin", "edgeseg", "--"]
 
 
+def run_cli(command: str, arguments: list, out: Path) -> pd.DataFrame:
+    """Runs `edgeseg COMMAND ARGUMENTS --out OUT` and reads the CSV it writes."""
+    subprocess.run([*edgeseg_command(), command, *map(str, arguments), "--out", str(out)],
+                   check=True, cwd=paths.REPO_DIR)
+    return pd.read_csv(out, dtype={"visit": str, "variant": str})
+
+
+def record_rows(records: Path, work: Path) -> pd.DataFrame:
+    """The store's own visits: `edgeseg logs rows` turns pulled training records into the
+    rows `edgeseg replay` writes (the feature rows the worker classified on, each labelled
+    by whether its visit ordered, cut before the order page)."""
+    return run_cli("logs", ["rows", "--records", records], work / "records.csv")
+
+
 def replay(arguments: list, out: Path) -> pd.DataFrame:
     """Runs `edgeseg replay ARGUMENTS --out OUT` and reads the CSV it writes. With
     EDGESEG_REPLAY_REUSE=1 (development only) an existing OUT is read instead."""
-    if not (os.environ.get("EDGESEG_REPLAY_REUSE") == "1" and out.is_file()):
-        subprocess.run([*edgeseg_command(), "replay", *map(str, arguments), "--out", str(out)],
-                       check=True, cwd=paths.REPO_DIR)
-    return pd.read_csv(out, dtype={"visit": str, "variant": str})
+    if os.environ.get("EDGESEG_REPLAY_REUSE") == "1" and out.is_file():
+        return pd.read_csv(out, dtype={"visit": str, "variant": str})
+    return run_cli("replay", arguments, out)
 
 
 def uci_rows(csv: Path, split: str, dates: str, work: Path, funnel: bool = False, prefixes=()) -> pd.DataFrame:

@@ -23,6 +23,16 @@ impl AdminArgs {
     /// `GET URL{path}` with the bearer token; a non-2xx answer is an error naming the
     /// status and the worker's own error body.
     pub fn get_json(&self, path: &str) -> Result<Value> {
+        let (url, body) = self.get(path)?;
+        serde_json::from_slice(&body).with_context(|| format!("GET {url}: the answer is not JSON"))
+    }
+
+    /// `GET URL{path}`'s body as bytes (a record object), with the same checks.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        Ok(self.get(path)?.1)
+    }
+
+    fn get(&self, path: &str) -> Result<(String, Vec<u8>)> {
         let token = match &self.token {
             Some(token) => token.clone(),
             None => std::env::var(TOKEN_VAR)
@@ -30,10 +40,12 @@ impl AdminArgs {
         };
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
         let (status, body) = http::get(&url, Some(&token), None)?;
-        let body = String::from_utf8_lossy(&body);
         if !(200..300).contains(&status) {
-            anyhow::bail!("GET {url} answered {status}: {}", body.trim());
+            anyhow::bail!(
+                "GET {url} answered {status}: {}",
+                String::from_utf8_lossy(&body).trim()
+            );
         }
-        serde_json::from_str(&body).with_context(|| format!("GET {url}: the answer is not JSON"))
+        Ok((url, body))
     }
 }

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use edgeseg::core::classify::Classification;
-use edgeseg::core::config::StoreConfig;
 use edgeseg::core::features::{field_kind, Features};
 use edgeseg::core::headers;
 use edgeseg::core::model::{features_from_json, features_to_json};
@@ -43,11 +42,7 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
     let features = match (&args.features, &args.session) {
         (Some(path), _) => parse_features(&read_input(path)?)?,
         (None, Some(path)) => {
-            let config = match &args.config {
-                Some(path) => StoreConfig::from_json(&read_input(path)?)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-                None => StoreConfig::default_store(),
-            };
+            let config = crate::store_config::load(args.config.as_deref())?;
             Recording::parse(&read_input(path)?)
                 .and_then(|visit| visit.features(&config, loaded.bundle().page_stats()))
                 .with_context(|| format!("replaying {}", path.display()))?

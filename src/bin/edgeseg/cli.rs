@@ -5,8 +5,8 @@ use clap::{Parser, Subcommand};
 
 use crate::channel_cmd::{self, ChannelArgs, Move};
 use crate::{
-    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, publish, replay_cmd, status,
-    traits_cmd,
+    bundle_cmd, classify_cmd, drift_cmd, eval, explain_cmd, keys, lift_cmd, logs_cmd, publish,
+    replay_cmd, status, traits_cmd,
 };
 
 #[derive(Parser)]
@@ -51,6 +51,11 @@ enum Command {
     /// The store's customer traits in KV: publish a feed, delete a customer.
     #[command(subcommand)]
     Traits(traits_cmd::TraitsCommand),
+    /// Training records written at the edge: pull a range of days, turn them into rows.
+    #[command(subcommand)]
+    Logs(logs_cmd::LogsCommand),
+    /// Order rate of personalised visits against the holdout, per segment, from records.
+    Lift(lift_cmd::LiftArgs),
 }
 
 impl Cli {
@@ -68,6 +73,8 @@ impl Cli {
             Command::Drift(args) => drift_cmd::run(args),
             Command::Explain(args) => explain_cmd::run(args),
             Command::Traits(command) => traits_cmd::run(command),
+            Command::Logs(command) => logs_cmd::run(command),
+            Command::Lift(args) => lift_cmd::run(args),
         }
     }
 }

@@ -25,12 +25,17 @@ native_only! {
     mod explain_cmd;
     mod http;
     mod keys;
+    mod lift_cmd;
+    mod logs_cmd;
     mod metrics;
     mod otto;
     mod publish;
+    mod record_files;
     mod recording;
     mod replay_cmd;
+    mod rows_csv;
     mod status;
+    mod store_config;
     mod temp_dir;
     mod traits_cmd;
     mod uci;

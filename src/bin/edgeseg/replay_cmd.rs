@@ -7,10 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use edgeseg::core::config::StoreConfig;
-use edgeseg::core::features::{Kind, Observed, FIELDS};
 use edgeseg::core::page_stats::PageStats;
 
+use crate::rows_csv::{RowKey, RowWriter};
 use crate::visits::{self, SourceArgs, UciArgs};
 
 #[derive(Args)]
@@ -31,13 +30,18 @@ pub struct ReplayArgs {
     /// end row of each visit, and every row of a funnel copy, is always written.
     #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
     prefixes: Vec<usize>,
+    /// The store's config (default: the built-in demo store's): replay counts as the
+    /// worker with this config does (session timeout, routes, dwell caps).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Where to write the CSV (default: stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Write the visits themselves, one recording per line (docs/contracts.md section
+    /// 6), instead of their rows: what a load driver sends through a worker.
+    #[arg(long)]
+    recordings: bool,
 }
-
-/// The columns before the features.
-const KEY_COLUMNS: &str = "visit,variant,requests,end,ordered";
 
 pub fn run(args: ReplayArgs) -> Result<()> {
     let stats = match &args.page_stats {
@@ -49,21 +53,18 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         None => PageStats::default(),
     };
     let stats = &stats;
-    let config = StoreConfig::default_store();
+    let config = crate::store_config::load(args.config.as_deref())?;
     let visits = visits::load(&args.source, &args.uci, args.funnel)?;
-    let columns: Vec<&str> = FIELDS
-        .iter()
-        .filter(|(_, kind)| *kind != Kind::List)
-        .map(|(name, _)| *name)
-        .collect();
-
-    let mut out: Box<dyn std::io::Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    writeln!(out, "{KEY_COLUMNS},{}", columns.join(","))?;
+    if args.recordings {
+        let mut out = crate::rows_csv::output(args.out.as_deref())?;
+        for visit in &visits {
+            serde_json::to_writer(&mut out, &visit.recording)?;
+            writeln!(out)?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
+    let mut out = RowWriter::new(crate::rows_csv::output(args.out.as_deref())?)?;
     for visit in &visits {
         let funnel_copy = visit.first_row > 1;
         let keep = |requests: usize| {
@@ -74,30 +75,16 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             .recording
             .rows_where(&config, stats, keep)
             .with_context(|| format!("visit {}", visit.id))?;
-        let ordered = match visit.ordered() {
-            Some(true) => "1",
-            Some(false) => "0",
-            None => "",
-        };
         for row in rows {
-            write!(
-                out,
-                "{},{},{},{},{ordered}",
-                visit.id,
-                visit.variant,
-                row.requests,
-                u8::from(row.end)
-            )?;
-            for name in &columns {
-                match row.features.get(name) {
-                    Some(Observed::Num(x)) => write!(out, ",{x}")?,
-                    Some(Observed::Label(label)) => write!(out, ",{label}")?,
-                    Some(Observed::List(_)) | None => write!(out, ",")?,
-                }
-            }
-            writeln!(out)?;
+            let key = RowKey {
+                visit: &visit.id,
+                variant: visit.variant,
+                requests: row.requests,
+                end: row.end,
+                ordered: visit.ordered(),
+            };
+            out.write(&key, &row.features)?;
         }
     }
-    out.flush()?;
-    Ok(())
+    out.finish()
 }

@@ -1,0 +1,125 @@
+//! Training records at volume: replayed UCI visits (10,000 by default) through the
+//! worker in workerd with local R2, on several threads; then the time until every
+//! visit's record is written, `edgeseg logs pull` of them, and `make model DATA=...`
+//! on what was pulled (into target/, never over model/). Exits 1 when a record is lost
+//! or duplicated. Uses the e2e test's code (`tests/e2e/records.rs`).
+//!
+//! `cargo bench --features e2e --bench records` (after `make wasm`, with WRANGLER set as
+//! `make` does); `BENCH_RECORDS_VISITS` (10000), `BENCH_RECORDS_THREADS` (8),
+//! `BENCH_RECORDS_TRAIN` (1: train; 0: skip), `BENCH_OUT` names a JSON file.
+
+#[path = "../tests/e2e/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+#[path = "../tests/e2e/records.rs"]
+#[allow(dead_code, unused_imports)]
+mod records;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use edgeseg::core::records::partition::Day;
+use harness::env_number;
+use serde_json::json;
+
+fn main() {
+    let visits = env_number("BENCH_RECORDS_VISITS", 10_000);
+    let threads = env_number("BENCH_RECORDS_THREADS", 8).max(1);
+    let train = env_number("BENCH_RECORDS_TRAIN", 1) == 1;
+    let (_origin, worker) = records::start();
+    let uci = records::recordings(&[
+        "--uci",
+        &records::data_file("uci-online-shoppers/online_shoppers_intention.csv"),
+        "--split",
+        "all",
+    ]);
+    let plan: Vec<serde_json::Value> = uci.into_iter().cycle().take(visits).collect();
+    eprintln!(
+        "bench: {visits} visits on {threads} threads against {}",
+        worker.url
+    );
+
+    let started = Instant::now();
+    let plan = Arc::new(plan);
+    let sent = Arc::new(Mutex::new(0usize));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (plan, sent, worker_url) =
+                (Arc::clone(&plan), Arc::clone(&sent), worker.url.clone());
+            std::thread::spawn(move || {
+                for recording in plan.iter().skip(t).step_by(threads) {
+                    records::send(&worker_url, recording);
+                    *sent.lock().expect("no poisoned lock") += 1;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("a sending thread panicked");
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let mut written = records::listed(&worker);
+    while written < visits && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(5));
+        written = records::listed(&worker);
+    }
+    let written_secs = started.elapsed().as_secs_f64();
+
+    let out = harness::repo_root().join("target/bench-records");
+    let _ = std::fs::remove_dir_all(&out);
+    let pulled_dir = out.join("pulled");
+    let today = Day::of_ms(records::now_ms());
+    let pull_started = Instant::now();
+    records::edgeseg(&[
+        "logs",
+        "pull",
+        "--url",
+        &worker.url,
+        "--token",
+        records::ADMIN_TOKEN,
+        "--from",
+        &today.plus(-1).to_string(),
+        "--to",
+        &today.to_string(),
+        "--out",
+        &pulled_dir.to_string_lossy(),
+    ]);
+    let pull_secs = pull_started.elapsed().as_secs_f64();
+    let pulled = records::pulled(&pulled_dir).len();
+
+    let train_secs = train.then(|| {
+        let model_out = out.join("model");
+        let train_started = Instant::now();
+        let status = std::process::Command::new("make")
+            .arg("--no-print-directory")
+            .arg("model")
+            .arg(format!("DATA={}", pulled_dir.display()))
+            .arg(format!("OUT={}", model_out.display()))
+            .current_dir(harness::repo_root())
+            .status()
+            .expect("run make model");
+        assert!(status.success(), "make model DATA=... failed");
+        train_started.elapsed().as_secs_f64()
+    });
+
+    let figures = json!({
+        "visits": visits,
+        "threads": threads,
+        "records_listed": written,
+        "records_pulled": pulled,
+        "send_seconds": send_secs,
+        "all_written_seconds": written_secs,
+        "pull_seconds": pull_secs,
+        "train_seconds": train_secs,
+    });
+    println!("{}", serde_json::to_string_pretty(&figures).expect("JSON"));
+    if let Ok(path) = std::env::var("BENCH_OUT") {
+        std::fs::write(&path, figures.to_string()).expect("write BENCH_OUT");
+    }
+    if written != visits || pulled != visits {
+        eprintln!("bench: {visits} visits sent, {written} records listed, {pulled} pulled");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,153 @@
+//! A visit's trail as its session object collects it, until the visit ends and the
+//! trail becomes a [`TrainingRecord`]. Bounded: at most `records.max_requests` requests
+//! and as many beacon times are kept; the rest is counted in `truncated`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::calendar::CivilDate;
+
+use super::record::{Outcome, RequestEntry, TrainingRecord, RECORD_VERSION};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trail {
+    /// The visit's start (`SessionState::visit_start_ms`): a request of a later visit
+    /// must not join this trail.
+    pub started_ms: i64,
+    pub requests: Vec<RequestEntry>,
+    pub beacons_ms: Vec<i64>,
+    pub truncated: u32,
+    /// How the visit ends so far, past the cap too: an order after the 200th request
+    /// still makes it a visit that ordered.
+    #[serde(default)]
+    pub outcome: Outcome,
+}
+
+impl Trail {
+    pub fn new(started_ms: i64) -> Trail {
+        Trail {
+            started_ms,
+            ..Trail::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// Adds a request in time order: entries are sent after each response, so two
+    /// quick requests may arrive swapped.
+    pub fn add_request(&mut self, entry: RequestEntry, cap: usize) {
+        self.outcome.ordered |= entry.order;
+        if let Some(value) = entry.order_value {
+            self.outcome.order_value = Some(self.outcome.order_value.unwrap_or(0.0) + value);
+        }
+        if self.requests.len() >= cap {
+            self.truncated = self.truncated.saturating_add(1);
+            return;
+        }
+        let at = self.requests.partition_point(|r| r.at_ms <= entry.at_ms);
+        self.requests.insert(at, entry);
+    }
+
+    /// Notes a beacon batch's arrival (bounded like the requests).
+    pub fn add_beacon(&mut self, at_ms: i64, cap: usize) {
+        if self.beacons_ms.len() < cap {
+            let at = self.beacons_ms.partition_point(|t| *t <= at_ms);
+            self.beacons_ms.insert(at, at_ms);
+        }
+    }
+
+    /// The visit's record; `None` when no request was kept.
+    pub fn into_record(self) -> Option<TrainingRecord> {
+        let last_request = self.requests.last()?.at_ms;
+        let ended_ms = self
+            .beacons_ms
+            .last()
+            .map_or(last_request, |b| last_request.max(*b));
+        let started_ms = if self.started_ms > 0 {
+            self.started_ms
+        } else {
+            self.requests[0].at_ms
+        };
+        Some(TrainingRecord {
+            v: RECORD_VERSION,
+            day: day_of(started_ms),
+            started_ms,
+            ended_ms,
+            requests: self.requests,
+            beacons_ms: self.beacons_ms,
+            truncated: self.truncated,
+            outcome: self.outcome,
+        })
+    }
+}
+
+/// The UTC day of a Unix ms timestamp, `YYYY-MM-DD`.
+pub fn day_of(ms: i64) -> String {
+    let date = CivilDate::from_unix_ms(ms);
+    format!("{:04}-{:02}-{:02}", date.year, date.month, date.day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::features::Features;
+    use crate::core::records::Verdict;
+
+    fn entry(at_ms: i64, path: &str) -> RequestEntry {
+        let verdict = Verdict {
+            model_version: Some("m".into()),
+            rules_version: None,
+            intent: Some(0.5),
+            segment: Some("browser".into()),
+            holdout: false,
+        };
+        RequestEntry::new(
+            at_ms,
+            "get",
+            path,
+            Some("home"),
+            &Features::default(),
+            verdict,
+        )
+    }
+
+    #[test]
+    fn requests_are_kept_in_time_order_up_to_the_cap() {
+        let mut trail = Trail::new(1_000);
+        trail.add_request(entry(3_000, "/b?q=secret"), 3);
+        trail.add_request(entry(2_000, "/a"), 3);
+        trail.add_request(entry(4_000, "/c"), 3);
+        let mut order = entry(5_000, "/checkout/complete");
+        order.order = true;
+        trail.add_request(order, 3);
+        trail.add_beacon(4_500, 3);
+        let paths: Vec<&str> = trail.requests.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["/a", "/b", "/c"], "time order, no query string");
+        let record = trail.into_record().expect("a record");
+        assert_eq!(record.truncated, 1);
+        assert_eq!((record.started_ms, record.ended_ms), (1_000, 4_500));
+        assert_eq!(record.requests[0].method, "GET");
+        assert!(record.outcome.ordered, "an order past the cap still counts");
+    }
+
+    #[test]
+    fn the_outcome_sums_the_order_values() {
+        let mut trail = Trail::new(86_400_000);
+        let mut order = entry(86_400_500, "/checkout/complete");
+        order.order = true;
+        order.order_value = Some(10.5);
+        trail.add_request(entry(86_400_100, "/"), 10);
+        trail.add_request(order, 10);
+        let record = trail.into_record().expect("a record");
+        assert_eq!(record.day, "1970-01-02");
+        assert_eq!(
+            record.outcome,
+            Outcome {
+                ordered: true,
+                order_value: Some(10.5)
+            }
+        );
+        assert_eq!(Trail::new(5).into_record(), None);
+    }
+}
