@@ -1,15 +1,14 @@
-//! The decision log's shell side: a classification id for a tracked response, the record
-//! kept in the shopper's session object after the response (`waitUntil`), and the
-//! admin's `GET /__edgeseg/admin/explain/{id}`. The record itself is the core's
+//! The decision log's shell side: a classification id for a tracked response (its record
+//! is kept in the shopper's session object after the response: `sessions::remember`),
+//! and the admin's `GET /__edgeseg/admin/explain/{id}`. The record itself is the core's
 //! (`crate::core::decision_log`).
 
 use worker::{Env, Request, RequestInit};
 
-use crate::core::decision_log::{DecisionId, DecisionRecord};
+use crate::core::decision_log::DecisionId;
 
 use super::bindings::SESSIONS_BINDING;
 use super::error::{Code, Result};
-use super::failures;
 use super::session_protocol::Operation;
 
 /// Query parameter of [`Operation::Recall`].
@@ -25,24 +24,6 @@ pub fn new_id(env: &Env, object: &str) -> Result<DecisionId> {
     let mut key = [0u8; 6];
     getrandom::fill(&mut key).map_err(|e| Code::SessionId.because(e))?;
     Ok(DecisionId::new(&object_id, &key))
-}
-
-/// Keeps `record` in the session object `object` (after the response).
-pub async fn remember(env: Env, object: String, record: DecisionRecord) {
-    let kept = async {
-        let body = serde_json::to_string(&record)?;
-        let (status, text) =
-            super::sessions::call(&env, &object, Operation::Remember, Some(body.into())).await?;
-        match status {
-            200..=299 => Ok(()),
-            _ => {
-                Err(Code::StorageError.because(format!("session object answered {status}: {text}")))
-            }
-        }
-    };
-    if let Err(e) = kept.await {
-        failures::record(&e.context("keeping a decision record"));
-    }
 }
 
 /// The record of `id` as JSON text, `None` when the object does not have it (any more).

@@ -22,6 +22,7 @@ use crate::core::stats::Observation;
 use crate::core::traits::Traits;
 
 use super::error::{Code, Error};
+use super::session_protocol::Remembered;
 use super::settings::{self, Settings};
 use super::{
     admin, beacon, dashboard, decisions, failures, health, models, proxy, records, respond, sessions,
@@ -102,6 +103,20 @@ impl Decision {
             bundle: Some(bundle),
         });
         decision
+    }
+
+    /// What the session object keeps of this request after the response: the decision
+    /// record and the trail entry (with the order value the response names), both for
+    /// the same object, in one round trip.
+    fn remembered(self, response: &web_sys::Response) -> Option<(String, Remembered)> {
+        let settings = self.may_store.as_deref();
+        let (from_record, decision) = self.record.unzip();
+        let (from_trail, entry) = self
+            .trail
+            .map(|(o, e)| (o, with_order_value(e, response, settings)))
+            .unzip();
+        let object = from_record.or(from_trail)?;
+        Some((object, Remembered { decision, entry }))
     }
 
     /// Counts the request in this isolate's live aggregates (no I/O).
@@ -367,12 +382,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     }
     // After the response: the shopper waits for neither.
     stats::flush_in_background(&env, &ctx);
-    if let Some((object, record)) = decision.record {
-        ctx.wait_until(decisions::remember(env.clone(), object, record));
-    }
-    if let Some((object, entry)) = decision.trail {
-        let entry = with_order_value(entry, &response, decision.may_store.as_deref());
-        ctx.wait_until(records::keep(env, object, entry));
+    if let Some((object, remembered)) = decision.remembered(&response) {
+        ctx.wait_until(sessions::remember(env, object, remembered));
     }
     response
 }

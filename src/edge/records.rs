@@ -9,12 +9,10 @@ use worker::{Bucket, Date, Env};
 
 use crate::core::records::partition::{self, object_key, Day};
 use crate::core::records::record::to_jsonl_gz;
-use crate::core::records::{RequestEntry, TrainingRecord};
+use crate::core::records::TrainingRecord;
 
 use super::bindings::RECORDS_BINDING;
 use super::error::{Code, Result, ResultExt};
-use super::failures;
-use super::session_protocol::Operation;
 use super::settings;
 
 fn bucket(env: &Env) -> Result<Bucket> {
@@ -24,23 +22,6 @@ fn bucket(env: &Env) -> Result<Bucket> {
 /// Whether this worker keeps training records at all (the bucket is bound).
 pub fn enabled(env: &Env) -> bool {
     env.bucket(RECORDS_BINDING).is_ok()
-}
-
-/// Adds a request's entry to the visit's trail in its session object (after the
-/// response: the shopper never waits for it).
-pub async fn keep(env: Env, object: String, entry: RequestEntry) {
-    let kept = async {
-        let body = serde_json::to_string(&entry)?;
-        match super::sessions::call(&env, &object, Operation::Trail, Some(body.into())).await? {
-            (200..=299, _) => Ok(()),
-            (status, text) => {
-                Err(Code::StorageError.because(format!("session object answered {status}: {text}")))
-            }
-        }
-    };
-    if let Err(e) = kept.await {
-        failures::record(&e.context("keeping a training record entry"));
-    }
 }
 
 /// Writes one visit's record under its deterministic key: written again, it replaces

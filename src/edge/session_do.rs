@@ -23,7 +23,7 @@ use crate::core::session::{SessionState, Stored};
 
 use super::decisions::KEY_PARAM;
 use super::error::Code;
-use super::session_protocol::{ApplyRequest, Operation};
+use super::session_protocol::{ApplyRequest, Operation, Remembered};
 use super::settings::{self, Settings};
 use super::{failures, models, records, sessions};
 
@@ -211,13 +211,19 @@ impl SessionStore {
         self.stored_json(DECISIONS_KEY).await
     }
 
-    /// Keeps a decision record (the latest `RECORDS_PER_OBJECT`).
+    /// Keeps what a tracked request left after its response: its decision record (the
+    /// latest `RECORDS_PER_OBJECT`) and its training-record entry.
     async fn remember(&self, mut req: Request) -> Result<Response> {
-        let record: DecisionRecord = serde_json::from_str(&req.text().await?)?;
-        let mut log = self.decisions().await?;
-        remember(&mut log, record);
-        let text = serde_json::to_string(&log)?;
-        self.state.storage().put(DECISIONS_KEY, &text).await?;
+        let remembered: Remembered = serde_json::from_str(&req.text().await?)?;
+        if let Some(record) = remembered.decision {
+            let mut log = self.decisions().await?;
+            remember(&mut log, record);
+            let text = serde_json::to_string(&log)?;
+            self.state.storage().put(DECISIONS_KEY, &text).await?;
+        }
+        if let Some(entry) = remembered.entry {
+            self.add_to_trail(entry).await?;
+        }
         Response::empty().map(|r| r.with_status(204))
     }
 
@@ -258,21 +264,19 @@ impl SessionStore {
         self.stored_json(UNWRITTEN_KEY).await
     }
 
-    /// Adds a tracked request to the visit's trail (`Operation::Trail`).
-    async fn add_to_trail(&self, mut req: Request) -> Result<Response> {
-        let entry: RequestEntry = serde_json::from_str(&req.text().await?)?;
+    /// Adds a tracked request to the visit's trail.
+    async fn add_to_trail(&self, entry: RequestEntry) -> Result<()> {
         let settings = self.settings().await?;
         let state = self.load().await?;
         if state.is_empty() {
             // The state was taken (a login) or erased since: nothing to join, and an
             // object without state sets no alarm that would ever write the trail.
-            return Response::empty().map(|r| r.with_status(204));
+            return Ok(());
         }
         let mut trail = self.current_trail(&state).await?;
         trail.add_request(entry, settings.config.records.max_requests);
         let text = serde_json::to_string(&trail)?;
-        self.state.storage().put(TRAIL_KEY, &text).await?;
-        Response::empty().map(|r| r.with_status(204))
+        self.state.storage().put(TRAIL_KEY, &text).await
     }
 
     /// Notes a beacon's arrival in the trail: a replay of the record needs its time.
@@ -359,7 +363,6 @@ impl DurableObject for SessionStore {
             Some(Operation::Ping) => Response::ok("pong"),
             Some(Operation::Remember) => self.remember(req).await,
             Some(Operation::Recall) => self.recall(&req).await,
-            Some(Operation::Trail) => self.add_to_trail(req).await,
             None => Response::error(format!("no session operation {method:?} {path}"), 404),
         }
     }

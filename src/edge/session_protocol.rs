@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use worker::Method;
 
+use crate::core::decision_log::DecisionRecord;
 use crate::core::page_stats::PageStats;
+use crate::core::records::RequestEntry;
 use crate::core::signals::Event;
 
 /// An operation on a session (or customer) object.
@@ -23,16 +25,15 @@ pub enum Operation {
     Erase,
     /// Answer `pong` (health).
     Ping,
-    /// Keep a decision record (`crate::core::decision_log::DecisionRecord`, JSON).
+    /// Keep what a tracked request leaves after its response ([`Remembered`], JSON):
+    /// one round trip for its decision record and its training-record entry.
     Remember,
     /// Answer the decision record whose key is the `key` query parameter, or 404.
     Recall,
-    /// Add a request to the visit's trail (`crate::core::records::RequestEntry`, JSON).
-    Trail,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 8] = [
         Operation::Apply,
         Operation::Beacon,
         Operation::Take,
@@ -41,7 +42,6 @@ impl Operation {
         Operation::Ping,
         Operation::Remember,
         Operation::Recall,
-        Operation::Trail,
     ];
 
     pub fn method(self) -> Method {
@@ -50,7 +50,7 @@ impl Operation {
             | Operation::Beacon
             | Operation::Take
             | Operation::Remember
-            | Operation::Trail => Method::Post,
+=> Method::Post,
             Operation::Read | Operation::Ping | Operation::Recall => Method::Get,
             Operation::Erase => Method::Delete,
         }
@@ -64,7 +64,6 @@ impl Operation {
             Operation::Read | Operation::Erase => "/state",
             Operation::Ping => "/ping",
             Operation::Remember | Operation::Recall => "/decisions",
-            Operation::Trail => "/trail",
         }
     }
 
@@ -94,4 +93,12 @@ pub struct ApplyRequest {
     /// so counting and classifying use one table; absent: the embedded bundle's.
     #[serde(default)]
     pub page_stats: Option<PageStats>,
+}
+
+/// The body of [`Operation::Remember`]: a request's decision record (for the admin's
+/// explain) and its entry in the visit's trail (for training records), either or both.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Remembered {
+    pub decision: Option<DecisionRecord>,
+    pub entry: Option<RequestEntry>,
 }

@@ -10,7 +10,8 @@ use crate::core::signals::Event;
 
 use super::bindings::SESSIONS_BINDING;
 use super::error::{Code, Result, ResultExt};
-use super::session_protocol::{ApplyRequest, Operation};
+use super::failures;
+use super::session_protocol::{ApplyRequest, Operation, Remembered};
 use super::settings::Settings;
 
 /// The object holding a request's state.
@@ -98,5 +99,23 @@ pub async fn apply(
         (200, text) => Ok(SessionState::from_stored(Some(text.as_bytes())).0),
         (status, text) => Err(Code::StorageUnavailable
             .because(format!("session object answered {status}: {text}"))),
+    }
+}
+
+/// Keeps what a tracked request left in its object, after the response (`waitUntil`):
+/// its decision record and its training-record entry, in one round trip. A failure
+/// costs the record (logged and counted), never the shopper.
+pub async fn remember(env: Env, object: String, remembered: Remembered) {
+    let kept = async {
+        let body = serde_json::to_string(&remembered).code(Code::StorageError)?;
+        match call(&env, &object, Operation::Remember, Some(body.into())).await? {
+            (200..=299, _) => Ok(()),
+            (status, text) => {
+                Err(Code::StorageError.because(format!("session object answered {status}: {text}")))
+            }
+        }
+    };
+    if let Err(e) = kept.await {
+        failures::record(&e.context("keeping a request's decision record and trail entry"));
     }
 }
