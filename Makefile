@@ -85,7 +85,7 @@ bench: $(WORKER)
 DATA ?=
 OUT ?=
 model:
-	EDGESEG_RECORDS="$(DATA)" EDGESEG_MODEL_OUT="$(OUT)" bash model/train/build.sh
+	EDGESEG_RECORDS="$(abspath $(DATA))" EDGESEG_MODEL_OUT="$(abspath $(OUT))" bash model/train/build.sh
 
 clean:
 	rm -rf build target .wrangler $(TOOLS_ENV)

@@ -66,6 +66,9 @@ fn main() {
         written = records::listed(&worker);
     }
     let written_secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "bench: sent in {send_secs:.1} s; {written} records written after {written_secs:.1} s"
+    );
 
     let out = harness::repo_root().join("target/bench-records");
     let _ = std::fs::remove_dir_all(&out);
@@ -88,6 +91,7 @@ fn main() {
     ]);
     let pull_secs = pull_started.elapsed().as_secs_f64();
     let pulled = records::pulled(&pulled_dir).len();
+    eprintln!("bench: pulled {pulled} records in {pull_secs:.1} s");
 
     let train_secs = train.then(|| {
         let model_out = out.join("model");

@@ -94,6 +94,25 @@ pub fn edgeseg(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Runs `wrangler ARGS --local --persist-to <the worker's state>`: what an operator's
+/// wrangler does to the worker's local KV or R2. Its stdout, or a panic with its stderr.
+pub fn wrangler_local(worker: &Worker, args: &[&str]) -> String {
+    let output = Command::new(std::env::var("WRANGLER").expect("WRANGLER"))
+        .args(args)
+        .args(["--local", "--persist-to"])
+        .arg(&worker.state_dir)
+        .current_dir(repo_root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .expect("run wrangler");
+    assert!(
+        output.status.success(),
+        "wrangler {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// A bench's size from the environment, or `default` (the benches use it).
 #[allow(dead_code)]
 pub fn env_number(name: &str, default: usize) -> usize {

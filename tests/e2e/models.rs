@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -12,8 +11,8 @@ use edgeseg::core::bundle::PublisherKey;
 use serde_json::Value;
 
 use crate::harness::{
-    cli, client, config_without_holdout, get_json, model_version, repo_root, signed_bundle, Origin,
-    Shopper, Worker,
+    cli, client, config_without_holdout, get_json, model_version, signed_bundle, Origin, Shopper,
+    Worker,
 };
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
@@ -67,19 +66,10 @@ fn kv_put_raw(worker: &Worker, entries: &[(String, Vec<u8>)]) {
         .collect();
     let file = worker.state_dir.with_file_name("raw-bulk.json");
     fs::write(&file, serde_json::to_vec(&json).unwrap()).unwrap();
-    let status = Command::new(std::env::var("WRANGLER").expect("WRANGLER"))
-        .args(["kv", "bulk", "put"])
-        .arg(&file)
-        .args(["--binding", "EDGESEG_KV", "--local", "--persist-to"])
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .output()
-        .expect("wrangler kv bulk put");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+    let file = file.to_string_lossy();
+    crate::harness::wrangler_local(
+        worker,
+        &["kv", "bulk", "put", &file, "--binding", "EDGESEG_KV"],
     );
 }
 

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use edgeseg::core::identity::customer_key;
@@ -188,22 +187,9 @@ fn listed_on(worker: &Worker, day: &str) -> usize {
 /// the recent ones stay.
 fn assert_the_sweep_keeps_only_recent_records(worker: &Worker, recent: usize, sample: &Path) {
     let old_day = "2020-01-01";
-    let status = Command::new(std::env::var("WRANGLER").expect("WRANGLER"))
-        .args(["r2", "object", "put"])
-        .arg(format!("edgeseg-records/records/day={old_day}/00.jsonl.gz"))
-        .arg("--file")
-        .arg(sample)
-        .args(["--local", "--persist-to"])
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .output()
-        .expect("wrangler r2 object put");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    let key = format!("edgeseg-records/records/day={old_day}/00.jsonl.gz");
+    let file = sample.to_string_lossy();
+    crate::harness::wrangler_local(worker, &["r2", "object", "put", &key, "--file", &file]);
     assert_eq!(listed_on(worker, old_day), 1);
     let fired = crate::harness::client()
         .get(format!("{}/cdn-cgi/handler/scheduled", worker.url))

@@ -45,21 +45,12 @@ fn feed(worker: &Worker, name: &str, text: &str) -> String {
 }
 
 fn wrangler_kv(worker: &Worker, args: &[&str]) -> String {
-    let output = Command::new(std::env::var("WRANGLER").expect("WRANGLER"))
-        .arg("kv")
-        .args(args)
-        .args(["--binding", "EDGESEG_KV", "--local", "--persist-to"])
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .output()
-        .expect("wrangler kv");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    let mut all = vec!["kv"];
+    all.extend_from_slice(args);
+    all.extend(["--binding", "EDGESEG_KV"]);
+    crate::harness::wrangler_local(worker, &all)
+        .trim()
+        .to_string()
 }
 
 /// The stored traits of `customer`, read straight from KV; `None` when absent.

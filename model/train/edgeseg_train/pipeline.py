@@ -116,6 +116,7 @@ def manifest_document(csv: Path, rows: int, specs, cards, metrics, golden, prior
 
 def run() -> None:
     model_dir = paths.MODEL_DIR
+    model_dir.mkdir(parents=True, exist_ok=True)  # EDGESEG_MODEL_OUT may name a new folder
     csv, otto = paths.uci_csv(), paths.otto_jsonl()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(os.environ.get("EDGESEG_REPLAY_DIR") or scratch)
