@@ -51,9 +51,8 @@ impl StatsStore {
         }
         let storage = self.state.storage();
         if storage.get_alarm().await?.is_none() {
-            storage
-                .set_alarm(Date::now().as_millis() as i64 + SWEEP_EVERY_MS)
-                .await?;
+            // A bare i64 is an offset from now for workers-rs (not a Unix time).
+            storage.set_alarm(SWEEP_EVERY_MS).await?;
         }
         self.sweeping.set(true);
         Ok(())
@@ -137,10 +136,7 @@ impl DurableObject for StatsStore {
             "DELETE FROM minutes WHERE minute < ?",
             vec![(now_minute - RETENTION_MINUTES).into()],
         )?;
-        self.state
-            .storage()
-            .set_alarm(Date::now().as_millis() as i64 + SWEEP_EVERY_MS)
-            .await?;
+        self.state.storage().set_alarm(SWEEP_EVERY_MS).await?;
         Response::ok("swept")
     }
 }
