@@ -585,15 +585,21 @@ pub fn model_version(page: &Page) -> String {
 
 /// GETs `url` (with a bearer token if given) and parses the JSON body.
 pub fn get_json(url: &str, token: Option<&str>) -> serde_json::Value {
+    try_get_json(url, token).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// [`get_json`] for a poll that may retry: the failure, said, instead of a panic.
+pub fn try_get_json(url: &str, token: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context as _;
     let mut request = client().get(url);
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let text = request
         .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .with_context(|| format!("GET {url}"))?
         .into_body()
         .read_to_string()
-        .expect("body");
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url} is not JSON ({e}): {text}"))
+        .with_context(|| format!("GET {url}: reading the body"))?;
+    serde_json::from_str(&text).with_context(|| format!("{url} is not JSON: {text}"))
 }
