@@ -106,23 +106,14 @@ fn publish(worker: &Worker, version: &str, drift: &Value) {
     signed_bundle_with(&dir, version, SEED, |manifest| {
         manifest["drift"] = drift.clone();
     });
-    let output = Command::new(env!("CARGO_BIN_EXE_edgeseg"))
-        .args([
+    crate::harness::cli(
+        worker,
+        &[
             "publish",
             dir.to_str().expect("utf-8"),
             "--channel",
             "production",
-        ])
-        .arg("--local")
-        .arg("--persist-to")
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .output()
-        .expect("run edgeseg publish");
-    assert!(
-        output.status.success(),
-        "publish {version}: {}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
