@@ -177,12 +177,14 @@ impl DecisionRecord {
 }
 
 /// Adds `record` to a session object's log, dropping the oldest beyond the bound.
-pub fn remember(log: &mut Vec<DecisionRecord>, record: DecisionRecord) {
-    log.push(record);
-    if log.len() > RECORDS_PER_OBJECT {
-        let excess = log.len() - RECORDS_PER_OBJECT;
-        log.drain(..excess);
-    }
+/// Adds a record's key to an object's index of its decision keys (oldest first) and
+/// answers the keys that fall out of the newest [`RECORDS_PER_OBJECT`]: the object
+/// stores each record under its own key, so keeping one costs one write, and deletes
+/// those.
+pub fn remember(index: &mut Vec<String>, key: String) -> Vec<String> {
+    index.push(key);
+    let excess = index.len().saturating_sub(RECORDS_PER_OBJECT);
+    index.drain(..excess).collect()
 }
 
 #[cfg(test)]
@@ -243,20 +245,13 @@ mod tests {
 
     #[test]
     fn the_log_keeps_the_newest() {
-        let record = |n: i64| DecisionRecord {
-            id: format!("a.{n:x}"),
-            at_ms: n,
-            reason: "MODEL".into(),
-            model_version: None,
-            rules_version: None,
-            features: Map::new(),
-            headers: Vec::new(),
-        };
-        let mut log = Vec::new();
-        for n in 0..(RECORDS_PER_OBJECT as i64 + 5) {
-            remember(&mut log, record(n));
+        let mut index = Vec::new();
+        let mut dropped = Vec::new();
+        for n in 0..(RECORDS_PER_OBJECT + 5) {
+            dropped.extend(remember(&mut index, format!("{n:x}")));
         }
-        assert_eq!(log.len(), RECORDS_PER_OBJECT);
-        assert_eq!(log[0].at_ms, 5);
+        assert_eq!(index.len(), RECORDS_PER_OBJECT);
+        assert_eq!(index[0], "5");
+        assert_eq!(dropped, ["0", "1", "2", "3", "4"]);
     }
 }

@@ -252,14 +252,15 @@ fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on()
     use crate::core::classify::LoadedBundle;
     use crate::core::flow::{conclude, page_type, training_entry};
     use crate::core::records::record::{from_jsonl_gz, to_jsonl_gz};
-    use crate::core::records::Trail;
+    use crate::core::records::TrailHead;
     use crate::core::traits::Traits;
 
     let loaded = LoadedBundle::embedded().expect("the embedded bundle loads");
     let config = StoreConfig::default_store();
     let stats = loaded.bundle().page_stats();
     let mut state = SessionState::default();
-    let mut trail = Trail::new(T0);
+    let mut head = TrailHead::new(T0);
+    let mut kept = Vec::new();
     for (i, path) in ["/", "/product/7", "/checkout/complete"].iter().enumerate() {
         let request = RequestInfo {
             method: "GET".into(),
@@ -287,9 +288,11 @@ fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on()
         assert_eq!(personalised.verdict.segment, holdout.verdict.segment);
         assert!(holdout.verdict.holdout && !personalised.verdict.holdout);
         assert_eq!(holdout.path, *path, "no query string is kept");
-        trail.add_request(holdout, config.records.max_requests);
+        if head.admit(&holdout, config.records.max_requests).is_some() {
+            kept.push(holdout);
+        }
     }
-    let record = trail.into_record().expect("a record");
+    let record = head.into_record(kept).expect("a record");
     assert!(record.outcome.ordered, "the confirmation page is an order");
     assert_eq!(record.requests[1].page_type.as_deref(), Some("product"));
     let bytes = to_jsonl_gz(std::slice::from_ref(&record)).expect("gzip");

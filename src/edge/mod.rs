@@ -31,6 +31,7 @@ wasm32_only! {
     mod records;
     mod respond;
     mod session_do;
+    mod session_logs;
     mod session_protocol;
     mod sessions;
     mod settings;

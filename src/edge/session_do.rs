@@ -16,25 +16,18 @@ use worker::{
     ScheduledTime, State,
 };
 
-use crate::core::decision_log::{remember, DecisionRecord};
 use crate::core::flow;
-use crate::core::records::{RequestEntry, TrainingRecord, Trail};
 use crate::core::session::{SessionState, Stored};
 
 use super::decisions::KEY_PARAM;
 use super::error::Code;
+use super::session_logs::SessionLogs;
 use super::session_protocol::{ApplyRequest, Operation, Remembered};
 use super::settings::{self, Settings};
 use super::{failures, models, records, sessions};
 
 const STATE_KEY: &str = "state";
 const ABSORBED_KEY: &str = "absorbed";
-/// The object's decision log (`crate::core::decision_log`), erased with the rest.
-const DECISIONS_KEY: &str = "decisions";
-/// The current visit's trail of training-record entries (`crate::core::records`).
-const TRAIL_KEY: &str = "trail";
-/// Records of ended visits not yet in the bucket: the alarm writes (and retries) them.
-const UNWRITTEN_KEY: &str = "records-unwritten";
 /// How soon the alarm tries again after a record could not be written.
 const RECORD_RETRY_MS: i64 = 60_000;
 /// How many joined sessions a customer object remembers (to merge each only once).
@@ -59,6 +52,8 @@ pub struct SessionStore {
     cached: RefCell<Option<SessionState>>,
     /// When the retention alarm is set for, as far as this instance knows.
     alarm_at: Cell<Option<i64>>,
+    /// The decision log and the visit's trail, erased with the rest.
+    logs: SessionLogs,
     /// Held by every operation that changes state, from its read to its write: one at a
     /// time, in arrival order.
     turn: Mutex<()>,
@@ -84,6 +79,7 @@ impl SessionStore {
     async fn erase(&self) -> Result<()> {
         self.cached.replace(None);
         self.alarm_at.set(None);
+        self.logs.clear();
         self.state.storage().delete_all().await
     }
 
@@ -197,32 +193,23 @@ impl SessionStore {
         })
     }
 
-    /// A value kept as JSON text (so feature values come back exactly); unreadable or
-    /// absent: the default.
-    async fn stored_json<T: serde::de::DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
-        let text: Option<String> = self.state.storage().get(key).await?;
-        Ok(text
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default())
-    }
-
-    /// The decision log.
-    async fn decisions(&self) -> Result<Vec<DecisionRecord>> {
-        self.stored_json(DECISIONS_KEY).await
-    }
-
-    /// Keeps what a tracked request left after its response: its decision record (the
-    /// latest `RECORDS_PER_OBJECT`) and its training-record entry.
+    /// Keeps what a tracked request left after its response: its decision record and
+    /// its training-record entry.
     async fn remember(&self, mut req: Request) -> Result<Response> {
         let remembered: Remembered = serde_json::from_str(&req.text().await?)?;
+        let storage = self.state.storage();
         if let Some(record) = remembered.decision {
-            let mut log = self.decisions().await?;
-            remember(&mut log, record);
-            let text = serde_json::to_string(&log)?;
-            self.state.storage().put(DECISIONS_KEY, &text).await?;
+            self.logs.remember(&storage, &record).await?;
         }
         if let Some(entry) = remembered.entry {
-            self.add_to_trail(entry).await?;
+            let state = self.load().await?;
+            // A taken (login) or erased state has no visit to join, and an object
+            // without state sets no alarm that would ever write the trail.
+            if !state.is_empty() {
+                let cap = self.settings().await?.config.records.max_requests;
+                let started = state.visit_start_ms;
+                self.logs.add_request(&storage, started, &entry, cap).await?;
+            }
         }
         Response::empty().map(|r| r.with_status(204))
     }
@@ -237,46 +224,10 @@ impl SessionStore {
         let Some(key) = key else {
             return Response::error("key is required", 400);
         };
-        let suffix = format!(".{key}");
-        match self.decisions().await?.into_iter().find(|r| r.id.ends_with(&suffix)) {
-            Some(record) => Response::ok(serde_json::to_string(&record)?),
+        match self.logs.recall(&self.state.storage(), &key).await? {
+            Some(record) => Response::ok(record),
             None => Response::error("no such decision", 404),
         }
-    }
-
-    /// The current visit's trail; a trail of an earlier visit is closed first (its
-    /// record waits for the alarm with the other unwritten ones).
-    async fn current_trail(&self, state: &SessionState) -> Result<Trail> {
-        let storage = self.state.storage();
-        let trail: Trail = self.stored_json(TRAIL_KEY).await?;
-        if trail.started_ms == state.visit_start_ms {
-            return Ok(trail);
-        }
-        if let Some(record) = trail.into_record() {
-            let mut unwritten = self.unwritten().await?;
-            unwritten.push(record);
-            storage.put(UNWRITTEN_KEY, serde_json::to_string(&unwritten)?).await?;
-        }
-        Ok(Trail::new(state.visit_start_ms))
-    }
-
-    async fn unwritten(&self) -> Result<Vec<TrainingRecord>> {
-        self.stored_json(UNWRITTEN_KEY).await
-    }
-
-    /// Adds a tracked request to the visit's trail.
-    async fn add_to_trail(&self, entry: RequestEntry) -> Result<()> {
-        let settings = self.settings().await?;
-        let state = self.load().await?;
-        if state.is_empty() {
-            // The state was taken (a login) or erased since: nothing to join, and an
-            // object without state sets no alarm that would ever write the trail.
-            return Ok(());
-        }
-        let mut trail = self.current_trail(&state).await?;
-        trail.add_request(entry, settings.config.records.max_requests);
-        let text = serde_json::to_string(&trail)?;
-        self.state.storage().put(TRAIL_KEY, &text).await
     }
 
     /// Notes a beacon's arrival in the trail: a replay of the record needs its time.
@@ -284,10 +235,11 @@ impl SessionStore {
         if !records::enabled(&self.env) {
             return Ok(());
         }
-        let mut trail = self.current_trail(state).await?;
-        trail.add_beacon(now_ms, settings.config.records.max_requests);
-        let text = serde_json::to_string(&trail)?;
-        self.state.storage().put(TRAIL_KEY, &text).await
+        let cap = settings.config.records.max_requests;
+        let storage = self.state.storage();
+        self.logs
+            .add_beacon(&storage, state.visit_start_ms, now_ms, cap)
+            .await
     }
 
     /// At the alarm: closes the trail of a visit that has ended and writes every
@@ -300,15 +252,10 @@ impl SessionStore {
         settings: &Settings,
     ) -> Result<bool> {
         let storage = self.state.storage();
-        let mut unwritten = self.unwritten().await?;
         if !state.visit_active(now_ms, &settings.config) {
-            let trail: Trail = self.stored_json(TRAIL_KEY).await?;
-            if let Some(record) = trail.into_record() {
-                unwritten.push(record);
-                storage.put(UNWRITTEN_KEY, serde_json::to_string(&unwritten)?).await?;
-            }
-            storage.delete(TRAIL_KEY).await?;
+            self.logs.close_trail(&storage).await?;
         }
+        let unwritten = self.logs.unwritten(&storage).await?;
         if unwritten.is_empty() {
             return Ok(true);
         }
@@ -320,12 +267,8 @@ impl SessionStore {
                 failed.push(record);
             }
         }
-        if failed.is_empty() {
-            storage.delete(UNWRITTEN_KEY).await?;
-            return Ok(true);
-        }
-        storage.put(UNWRITTEN_KEY, serde_json::to_string(&failed)?).await?;
-        Ok(false)
+        self.logs.set_unwritten(&storage, &failed).await?;
+        Ok(failed.is_empty())
     }
 
     async fn read(&self) -> Result<Response> {
@@ -344,6 +287,7 @@ impl DurableObject for SessionStore {
             env,
             cached: RefCell::new(None),
             alarm_at: Cell::new(None),
+            logs: SessionLogs::default(),
             turn: Mutex::new(()),
         }
     }

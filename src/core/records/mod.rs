@@ -15,4 +15,4 @@ pub mod trail;
 
 pub use record::{Outcome, RecordError, RequestEntry, TrainingRecord, Verdict};
 pub use settings::RecordsConfig;
-pub use trail::Trail;
+pub use trail::TrailHead;

@@ -1,0 +1,197 @@
+//! What a session object keeps beside its state: the decision log
+//! (`crate::core::decision_log`) and the current visit's trail of training-record
+//! entries (`crate::core::records`). Each record and each entry has its own storage key
+//! and the small indexes are cached in memory, so keeping a request's leftovers costs a
+//! few short writes however long the visit has run: no read, and no rewrite of what is
+//! already stored. Only the object calls these, under its lock.
+
+use std::cell::RefCell;
+
+use serde::de::DeserializeOwned;
+use worker::{ListOptions, Result, Storage};
+
+use crate::core::decision_log::{self, DecisionRecord};
+use crate::core::records::{RequestEntry, TrailHead, TrainingRecord};
+
+/// The keys of the decision records kept, oldest first.
+const DECISION_INDEX_KEY: &str = "decision-index";
+/// One decision record, under `decision/{key}` (the key part of its id).
+const DECISION_PREFIX: &str = "decision/";
+/// The current visit's trail head.
+const TRAIL_HEAD_KEY: &str = "trail-head";
+/// One request entry of the current visit, under `trail/{slot}` (zero-padded).
+const TRAIL_PREFIX: &str = "trail/";
+/// Records of ended visits not yet in the bucket: the alarm writes (and retries) them.
+const UNWRITTEN_KEY: &str = "records-unwritten";
+/// The most keys the platform deletes in one call.
+const DELETE_BATCH: usize = 128;
+
+/// The in-memory copies of the indexes; `None` until first read from storage.
+#[derive(Default)]
+pub struct SessionLogs {
+    decision_index: RefCell<Option<Vec<String>>>,
+    trail_head: RefCell<Option<TrailHead>>,
+}
+
+/// A value kept as JSON text (so feature values come back exactly); unreadable or
+/// absent: `None`.
+async fn stored_json<T: DeserializeOwned>(storage: &Storage, key: &str) -> Result<Option<T>> {
+    let text: Option<String> = storage.get(key).await?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+fn decision_key(key: &str) -> String {
+    format!("{DECISION_PREFIX}{key}")
+}
+
+/// The part of a decision id after its dot (`DecisionId::key`).
+fn key_of(record: &DecisionRecord) -> &str {
+    record.id.rsplit_once('.').map_or(&record.id, |(_, key)| key)
+}
+
+impl SessionLogs {
+    /// Forgets the cached indexes (the object's storage was erased).
+    pub fn clear(&self) {
+        self.decision_index.replace(None);
+        self.trail_head.replace(None);
+    }
+
+    /// Keeps a decision record; the oldest beyond the log's size is deleted.
+    pub async fn remember(&self, storage: &Storage, record: &DecisionRecord) -> Result<()> {
+        let mut index = match self.decision_index.take() {
+            Some(index) => index,
+            None => stored_json(storage, DECISION_INDEX_KEY)
+                .await?
+                .unwrap_or_default(),
+        };
+        let key = key_of(record).to_string();
+        storage
+            .put(&decision_key(&key), serde_json::to_string(record)?)
+            .await?;
+        let dropped = decision_log::remember(&mut index, key);
+        storage
+            .put(DECISION_INDEX_KEY, serde_json::to_string(&index)?)
+            .await?;
+        self.decision_index.replace(Some(index));
+        if !dropped.is_empty() {
+            let keys: Vec<String> = dropped.iter().map(|k| decision_key(k)).collect();
+            storage.delete_multiple(keys).await?;
+        }
+        Ok(())
+    }
+
+    /// The decision record under `key` as JSON text, if it is still kept.
+    pub async fn recall(&self, storage: &Storage, key: &str) -> Result<Option<String>> {
+        storage.get(&decision_key(key)).await
+    }
+
+    /// The current visit's head: the stored one if it belongs to the visit that
+    /// started at `visit_start_ms`, else a new one (an earlier visit's trail is closed
+    /// first: its record waits for the alarm with the other unwritten ones).
+    async fn head_for(&self, storage: &Storage, visit_start_ms: i64) -> Result<TrailHead> {
+        let head = match self.trail_head.take() {
+            Some(head) => Some(head),
+            None => stored_json(storage, TRAIL_HEAD_KEY).await?,
+        };
+        match head {
+            Some(head) if head.started_ms == visit_start_ms => Ok(head),
+            Some(earlier) => {
+                self.close(storage, earlier).await?;
+                Ok(TrailHead::new(visit_start_ms))
+            }
+            None => Ok(TrailHead::new(visit_start_ms)),
+        }
+    }
+
+    async fn save_head(&self, storage: &Storage, head: TrailHead) -> Result<()> {
+        storage
+            .put(TRAIL_HEAD_KEY, serde_json::to_string(&head)?)
+            .await?;
+        self.trail_head.replace(Some(head));
+        Ok(())
+    }
+
+    /// Adds a tracked request of the visit that started at `visit_start_ms`.
+    pub async fn add_request(
+        &self,
+        storage: &Storage,
+        visit_start_ms: i64,
+        entry: &RequestEntry,
+        cap: usize,
+    ) -> Result<()> {
+        let mut head = self.head_for(storage, visit_start_ms).await?;
+        if let Some(slot) = head.admit(entry, cap) {
+            let key = format!("{TRAIL_PREFIX}{slot:05}");
+            storage.put(&key, serde_json::to_string(entry)?).await?;
+        }
+        self.save_head(storage, head).await
+    }
+
+    /// Notes a beacon's arrival: a replay of the record needs its time.
+    pub async fn add_beacon(
+        &self,
+        storage: &Storage,
+        visit_start_ms: i64,
+        at_ms: i64,
+        cap: usize,
+    ) -> Result<()> {
+        let mut head = self.head_for(storage, visit_start_ms).await?;
+        head.add_beacon(at_ms, cap);
+        self.save_head(storage, head).await
+    }
+
+    /// Closes the stored trail (the visit has ended): its record joins the unwritten.
+    pub async fn close_trail(&self, storage: &Storage) -> Result<()> {
+        let head = match self.trail_head.take() {
+            Some(head) => Some(head),
+            None => stored_json(storage, TRAIL_HEAD_KEY).await?,
+        };
+        match head {
+            Some(head) => self.close(storage, head).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Turns a head and its stored entries into a record among the unwritten, and
+    /// deletes them.
+    async fn close(&self, storage: &Storage, head: TrailHead) -> Result<()> {
+        let listed = storage
+            .list_with_options(ListOptions::new().prefix(TRAIL_PREFIX))
+            .await?;
+        let mut keys = Vec::new();
+        let mut entries = Vec::new();
+        listed.for_each(&mut |value, key| {
+            keys.extend(key.as_string());
+            let entry = value
+                .as_string()
+                .and_then(|text| serde_json::from_str::<RequestEntry>(&text).ok());
+            entries.extend(entry);
+        });
+        if let Some(record) = head.into_record(entries) {
+            let mut unwritten = self.unwritten(storage).await?;
+            unwritten.push(record);
+            self.set_unwritten(storage, &unwritten).await?;
+        }
+        for batch in keys.chunks(DELETE_BATCH) {
+            storage.delete_multiple(batch.to_vec()).await?;
+        }
+        storage.delete(TRAIL_HEAD_KEY).await?;
+        Ok(())
+    }
+
+    /// Records of ended visits not yet written to the bucket.
+    pub async fn unwritten(&self, storage: &Storage) -> Result<Vec<TrainingRecord>> {
+        Ok(stored_json(storage, UNWRITTEN_KEY).await?.unwrap_or_default())
+    }
+
+    /// Replaces the unwritten records (none: the key is deleted).
+    pub async fn set_unwritten(&self, storage: &Storage, records: &[TrainingRecord]) -> Result<()> {
+        if records.is_empty() {
+            storage.delete(UNWRITTEN_KEY).await?;
+            return Ok(());
+        }
+        storage
+            .put(UNWRITTEN_KEY, serde_json::to_string(records)?)
+            .await
+    }
+}
