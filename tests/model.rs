@@ -250,6 +250,28 @@ fn an_input_name_the_graph_lacks_is_a_model_error_and_rules_still_classify() {
     assert!(classification.intent.is_none());
 }
 
+#[test]
+fn an_operator_outside_the_workers_registry_is_a_model_error_naming_it() {
+    let mut files = shipped_files();
+    let onnx = files.get("model.onnx").expect("model.onnx").clone();
+    let at = onnx
+        .windows(7)
+        .position(|w| w == b"Sigmoid")
+        .expect("the intent head is a Sigmoid");
+    // A real ONNX operator of the same length, so the protobuf stays well formed.
+    let mut changed = onnx;
+    changed[at..at + 7].copy_from_slice(b"Dropout");
+    files.insert("model.onnx".into(), changed.clone());
+    let mut manifest = manifest_json(&files);
+    manifest["files"]["model.onnx"] = Value::from(bundle::sha256_hex(&changed));
+    let loaded =
+        LoadedBundle::from_files(with_manifest(files, &manifest), &TrustPolicy::unsigned())
+            .expect("the bundle itself is fine");
+    let err = loaded.model().expect_err("model must not build");
+    assert!(matches!(err, ModelError::Operator { .. }), "{err}");
+    assert!(err.to_string().contains("`Dropout`"), "{err}");
+}
+
 /// The shipped files plus the core's `model/rules.json`, listed in the manifest with its
 /// hash (as `model/train/manifest.py --rehash` does once the rules are in the bundle).
 fn with_rules(files: BundleFiles) -> BundleFiles {

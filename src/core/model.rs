@@ -5,6 +5,7 @@
 mod encode;
 mod explain;
 mod golden;
+mod operators;
 mod plan;
 
 pub use encode::Encoder;
@@ -32,6 +33,11 @@ pub enum ModelError {
     Tract {
         stage: &'static str,
         message: String,
+    },
+    #[error("the graph uses operator `{operator}`, which the worker does not load (it loads {supported:?})")]
+    Operator {
+        operator: String,
+        supported: Vec<&'static str>,
     },
     #[error("the graph's inputs are {found:?}, the manifest expects exactly [{expected:?}]")]
     Input {
@@ -62,9 +68,10 @@ impl ModelError {
     pub fn code(&self) -> &'static str {
         match self {
             ModelError::Tract { .. } => "model_load",
-            ModelError::Input { .. } | ModelError::Output { .. } | ModelError::Width { .. } => {
-                "model_mismatch"
-            }
+            ModelError::Operator { .. }
+            | ModelError::Input { .. }
+            | ModelError::Output { .. }
+            | ModelError::Width { .. } => "model_mismatch",
             ModelError::FeatureKind(_) => "feature_kind",
             ModelError::Run(_) => "model_run",
             ModelError::Golden { .. } => "model_golden",

@@ -8,7 +8,7 @@ use tract_onnx::tract_hir::infer::Factoid as _;
 
 use crate::core::bundle::ModelSpec;
 
-use super::ModelError;
+use super::{operators, ModelError};
 
 /// A runnable plan whose input is `[N, width]` f32 and whose outputs are, in order,
 /// intent `[N, 1]` and segment `[N, segments]`.
@@ -44,8 +44,19 @@ impl Plan {
                 message: format!("{e:#}"),
             }
         };
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(onnx))
+        let framework = operators::framework();
+        let proto = framework
+            .proto_model_for_read(&mut std::io::Cursor::new(onnx))
+            .map_err(tract("reading the ONNX graph"))?;
+        let graph = proto.graph.as_ref();
+        if let Some(operator) = graph.and_then(operators::first_unsupported) {
+            return Err(ModelError::Operator {
+                operator: operator.to_string(),
+                supported: operators::supported(),
+            });
+        }
+        let mut model = framework
+            .model_for_proto_model(&proto)
             .map_err(tract("reading the ONNX graph"))?;
 
         let inputs: Vec<String> = model
