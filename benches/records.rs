@@ -1,8 +1,9 @@
 //! Training records at volume: replayed UCI visits (10,000 by default) through the
 //! worker in workerd with local R2, on several threads; then the time until every
-//! visit's record is written, `edgeseg logs pull` of them, and `make model DATA=...`
-//! on what was pulled (into target/, never over model/). Exits 1 when a record is lost
-//! or duplicated. Uses the e2e test's code (`tests/e2e/records.rs`).
+//! visit's record is written, `edgeseg logs pull` of them, `make model DATA=...` on
+//! what was pulled (into target/, never over model/), and the trained bundle signed,
+//! published to the same worker and served: the whole loop. Exits 1 when a record is
+//! lost or duplicated. Uses the e2e test's code (`tests/e2e/records.rs`).
 //!
 //! `cargo bench --features e2e --bench records` (after `make wasm`, with WRANGLER set as
 //! `make` does); `BENCH_RECORDS_VISITS` (10000), `BENCH_RECORDS_THREADS` (8),
@@ -18,15 +19,56 @@ mod records;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use edgeseg::core::bundle::PublisherKey;
 use edgeseg::core::records::partition::Day;
-use harness::env_number;
+use harness::{env_number, model_version, Shopper, Worker};
 use serde_json::json;
+
+/// The bench's publisher key (the worker trusts it).
+const PUBLISHER_SEED: [u8; 32] = [0x5e; 32];
+/// The version the bundle trained on the records is published under.
+const TRAINED_VERSION: &str = "trained-on-records";
+
+/// Completes the trained bundle as the README says (the store's rules, hashes, a
+/// signature), publishes it to `worker` and waits until a shopper's page names it;
+/// the seconds from the publish command's start.
+fn publish_and_serve(worker: &Worker, bundle: &std::path::Path) -> f64 {
+    let root = harness::repo_root();
+    std::fs::copy(root.join("model/rules.json"), bundle.join("rules.json")).expect("rules");
+    let status = std::process::Command::new("python3")
+        .arg(root.join("model/train/manifest.py"))
+        .arg("--rehash")
+        .arg(bundle)
+        .status()
+        .expect("run manifest.py");
+    assert!(status.success(), "manifest.py --rehash failed");
+    harness::sign_bundle(bundle, TRAINED_VERSION, PUBLISHER_SEED, |_| {});
+    let started = Instant::now();
+    let dir = bundle.to_string_lossy();
+    harness::cli(worker, &["publish", &dir, "--channel", "production"]);
+    let mut shopper = Shopper::new(&worker.url);
+    loop {
+        let served = model_version(&shopper.get("/product/101"));
+        if served == TRAINED_VERSION {
+            return started.elapsed().as_secs_f64();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the worker still serves {served}, not {TRAINED_VERSION}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
 
 fn main() {
     let visits = env_number("BENCH_RECORDS_VISITS", 10_000);
     let threads = env_number("BENCH_RECORDS_THREADS", 8).max(1);
     let train = env_number("BENCH_RECORDS_TRAIN", 1) == 1;
-    let (_origin, worker) = records::start();
+    let trusted = PublisherKey::from_seed(PUBLISHER_SEED).public_base64();
+    let (_origin, worker) = records::start_with(&[
+        ("EDGESEG_TRUSTED_KEYS", &trusted),
+        ("EDGESEG_MODEL_REFRESH_SECS", "1"),
+    ]);
     let uci = records::recordings(&[
         "--uci",
         &records::data_file("uci-online-shoppers/online_shoppers_intention.csv"),
@@ -93,8 +135,8 @@ fn main() {
     let pulled = records::pulled(&pulled_dir).len();
     eprintln!("bench: pulled {pulled} records in {pull_secs:.1} s");
 
+    let model_out = out.join("model");
     let train_secs = train.then(|| {
-        let model_out = out.join("model");
         let train_started = Instant::now();
         let status = std::process::Command::new("make")
             .arg("--no-print-directory")
@@ -107,6 +149,7 @@ fn main() {
         assert!(status.success(), "make model DATA=... failed");
         train_started.elapsed().as_secs_f64()
     });
+    let serve_secs = train.then(|| publish_and_serve(&worker, &model_out));
 
     let figures = json!({
         "visits": visits,
@@ -117,6 +160,7 @@ fn main() {
         "all_written_seconds": written_secs,
         "pull_seconds": pull_secs,
         "train_seconds": train_secs,
+        "publish_to_serving_seconds": serve_secs,
     });
     println!("{}", serde_json::to_string_pretty(&figures).expect("JSON"));
     if let Ok(path) = std::env::var("BENCH_OUT") {

@@ -551,16 +551,32 @@ pub fn signed_bundle_with(
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).expect("bundle dir");
     let model = repo_root().join("model");
-    for file in ["model.onnx", "rules.json", "page_stats.json"] {
+    for file in [
+        "manifest.json",
+        "model.onnx",
+        "rules.json",
+        "page_stats.json",
+    ] {
         fs::copy(model.join(file), dir.join(file)).expect("copy bundle file");
     }
+    sign_bundle(dir, version, seed, edit);
+}
+
+/// Renames the bundle in `dir` to `version`, applies `edit` to its manifest and signs it
+/// with the publisher key of `seed` (the manifest's file hashes must already be right).
+pub fn sign_bundle(
+    dir: &Path,
+    version: &str,
+    seed: [u8; 32],
+    edit: impl FnOnce(&mut serde_json::Value),
+) {
+    let path = dir.join("manifest.json");
     let mut manifest: serde_json::Value =
-        serde_json::from_slice(&fs::read(model.join("manifest.json")).expect("manifest"))
-            .expect("manifest JSON");
+        serde_json::from_slice(&fs::read(&path).expect("manifest")).expect("manifest JSON");
     manifest["version"] = version.into();
     edit(&mut manifest);
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest");
-    fs::write(dir.join("manifest.json"), &bytes).expect("write manifest");
+    fs::write(&path, &bytes).expect("write manifest");
     let signature = edgeseg::core::bundle::PublisherKey::from_seed(seed).sign_manifest(&bytes);
     fs::write(dir.join("manifest.sig"), signature).expect("write signature");
 }

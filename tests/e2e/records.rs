@@ -44,16 +44,20 @@ fn store_config() -> Value {
 }
 
 pub fn start() -> (Origin, Worker) {
-    let config = store_config();
+    start_with(&[])
+}
+
+/// [`start`] with more worker variables.
+pub fn start_with(more: &[(&str, &str)]) -> (Origin, Worker) {
+    let config = store_config().to_string();
     let origin = Origin::start();
-    let worker = Worker::start(
-        &origin.url,
-        &[
-            ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
-            ("EDGESEG_STORE_CONFIG", &config.to_string()),
-        ],
-    );
+    let mut vars = vec![
+        ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
+        ("EDGESEG_STORE_CONFIG", config.as_str()),
+    ];
+    vars.extend_from_slice(more);
+    let worker = Worker::start(&origin.url, &vars);
     (origin, worker)
 }
 
