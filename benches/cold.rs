@@ -116,12 +116,12 @@ impl Profiler {
         self.line()
     }
 
-    /// Milliseconds of JavaScript, wasm and GC while `work` ran.
-    fn cpu_ms(&mut self, work: impl FnOnce()) -> f64 {
+    /// The profile's summary while `work` ran: `cpu_ms` (JavaScript, wasm and GC) and
+    /// `top`, the functions with the most self time.
+    fn profile(&mut self, work: impl FnOnce()) -> Value {
         assert_eq!(self.send("start"), "started");
         work();
-        let report: Value = serde_json::from_str(&self.send("stop")).expect("profile summary");
-        report["cpu_ms"].as_f64().unwrap_or(f64::NAN)
+        serde_json::from_str(&self.send("stop")).expect("profile summary")
     }
 }
 
@@ -153,6 +153,9 @@ struct Figures {
     steady_request_ms: Vec<f64>,
     first_request_cpu_ms: Vec<f64>,
     steady_request_cpu_ms: Vec<f64>,
+    /// The last profiled trial's functions with the most self time over its
+    /// `STEADY_REQUESTS` steady requests: where a request's CPU goes.
+    steady_top: Value,
 }
 
 impl Figures {
@@ -183,18 +186,20 @@ impl Figures {
         let (worker, _) = subject.start(origin);
         let mut profiler = Profiler::attach(worker.inspector_port);
         let mut shopper = Shopper::new(&worker.url);
-        let first = profiler.cpu_ms(|| first_page(&mut shopper, subject));
+        let first = profiler.profile(|| first_page(&mut shopper, subject));
         for _ in 0..WARM_REQUESTS {
             shopper.get(PAGE);
         }
-        let steady = profiler.cpu_ms(|| {
+        let steady = profiler.profile(|| {
             for _ in 0..STEADY_REQUESTS {
                 shopper.get(PAGE);
             }
         });
-        self.first_request_cpu_ms.push(first);
+        let cpu_ms = |summary: &Value| summary["cpu_ms"].as_f64().unwrap_or(f64::NAN);
+        self.first_request_cpu_ms.push(cpu_ms(&first));
         self.steady_request_cpu_ms
-            .push(steady / STEADY_REQUESTS as f64);
+            .push(cpu_ms(&steady) / STEADY_REQUESTS as f64);
+        self.steady_top = steady["top"].clone();
     }
 
     fn report(&self) -> Value {
@@ -205,6 +210,7 @@ impl Figures {
             "steady_request_ms": spread(&self.steady_request_ms),
             "first_request_cpu_ms": spread(&self.first_request_cpu_ms),
             "steady_request_cpu_ms": spread(&self.steady_request_cpu_ms),
+            "steady_top_self_ms": self.steady_top,
         })
     }
 }

@@ -5,7 +5,7 @@
 // Driven by benches/cold.rs over stdin/stdout, one line each way:
 //   node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT
 //   prints `ready`; then `start` -> `started`, `stop` -> one JSON line:
-//   { cpu_ms, program_ms, idle_ms, samples }
+//   { cpu_ms, program_ms, idle_ms, samples, top: [[function, self ms], ...] }
 // cpu_ms counts samples in JavaScript, wasm and the garbage collector; time V8 books as
 // "(program)" (the runtime outside V8, and waiting for I/O) is reported apart, because
 // local workerd does not mark its waits as idle. Locally the worker and its Durable
@@ -57,17 +57,38 @@ function call(method, params = {}) {
   return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
 }
 
+// How many functions `top` lists: where the CPU time went, by self time. Function names
+// of the wasm show only in a build that keeps its name section (target/index_bg.named.wasm).
+const TOP = 15;
+
 function summarise(profile) {
   const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
+  // An anonymous function is named by where it is: script and line.
+  const where = new Map(
+    profile.nodes.map((n) => {
+      const { functionName, url, lineNumber } = n.callFrame;
+      const script = url.split('/').pop() || '(native)';
+      return [n.id, functionName || `(anonymous ${script}:${lineNumber + 1})`];
+    }),
+  );
   const totals = { cpu_ms: 0, program_ms: 0, idle_ms: 0, samples: profile.samples.length };
+  const self = new Map();
   // timeDeltas[i + 1] is how long the isolate stayed where sample i found it.
   profile.samples.forEach((node, i) => {
     const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
     const name = names.get(node);
     if (name === '(program)') totals.program_ms += ms;
     else if (OUTSIDE.has(name)) totals.idle_ms += ms;
-    else totals.cpu_ms += ms;
+    else {
+      totals.cpu_ms += ms;
+      const label = where.get(node);
+      self.set(label, (self.get(label) ?? 0) + ms);
+    }
   });
+  totals.top = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, TOP)
+    .map(([name, ms]) => [name, Math.round(ms * 1000) / 1000]);
   return totals;
 }
 

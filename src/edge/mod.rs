@@ -46,8 +46,26 @@ wasm32_only! {
     /// tract plan built here, so a fresh isolate's first request does not pay for it.
     #[event(start)]
     fn start() {
+        run_constructors_once();
         console_error_panic_hook::set_once();
         let _ = models::embedded();
+    }
+
+    extern "C" {
+        /// The linker's function that runs every static constructor (tract registers
+        /// its kernels and transforms through `inventory`'s constructors).
+        fn __wasm_call_ctors();
+    }
+
+    /// Runs the static constructors at instantiation. Without an exported function that
+    /// calls them, the linker treats the module as a run-once command and calls them at
+    /// the top of every export: on every call from JavaScript into the wasm, dozens per
+    /// request (`inventory`'s "WebAssembly and constructors").
+    fn run_constructors_once() {
+        // SAFETY: the linker synthesises `__wasm_call_ctors` without arguments; the
+        // constructors it runs (inventory's) are idempotent, and this runs in the
+        // start function, before any other code of the module.
+        unsafe { __wasm_call_ctors() }
     }
 
     #[event(fetch)]

@@ -112,8 +112,20 @@ fn worker_keys(env: &Env) -> Result<WorkerKeys> {
 }
 
 /// The settings to serve with; `Err` (`config_invalid`) when the configuration in force
-/// does not parse: the request is then served without state.
+/// does not parse: the request is then served without state. Every request and every
+/// session object call asks, so the answer is cached: a configuration from the
+/// variable for the isolate's life (bindings do not change under a running isolate),
+/// one from KV or the embedded default until the KV text changes.
 pub async fn load(env: &Env) -> Result<Rc<Settings>> {
+    let from_var_cached = CACHED.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|cached| cached.settings.source == "var")
+            .map(|cached| Rc::clone(&cached.settings))
+    });
+    if let Some(settings) = from_var_cached {
+        return Ok(settings);
+    }
     let from_var = env
         .var(CONFIG_VAR)
         .ok()
