@@ -203,7 +203,19 @@ fn a_shifted_load_raises_psi_for_the_shifted_inputs_only() {
     replay(&worker.url, 12, 1_000, Shift::default());
     let (same, ok) = drift_report(&worker);
     assert_eq!(same["model_version"], "e2e-drift-same");
-    assert!(ok, "edgeseg drift failed on an unshifted load: {same}");
+    // Only the wall-clock input may make `edgeseg drift` fail here (a busy machine
+    // replays slower than the reference load was).
+    let acting: Vec<&str> = same["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter(|d| d["level"] == "act")
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert!(
+        ok || acting == [WALL_CLOCK],
+        "edgeseg drift failed on an unshifted load: {same}"
+    );
     for (name, psi) in psi_by_input(&same) {
         if name != WALL_CLOCK {
             assert!(psi < 0.1, "{name} drifted ({psi}) on the same load: {same}");
