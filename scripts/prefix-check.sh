@@ -41,7 +41,8 @@ fi
 # The tool paths are per machine, not per revision (the wasm-bindgen CLI must match
 # Cargo.lock: bootstrap again if it does not).
 make --no-print-directory bootstrap >&2
-cp .tools.env "$old/.tools.env"
+# (copied only when it differs: a newer copy would make the old Makefile rebuild the worker)
+cmp -s .tools.env "$old/.tools.env" || cp .tools.env "$old/.tools.env"
 make -C "$old" --no-print-directory wasm >&2
 make --no-print-directory wasm >&2
 # shellcheck disable=SC1091
@@ -55,7 +56,9 @@ run() {
     echo pass
   else
     local why
-    why=$(sed -n '/panicked at/{n;p;n;p;n;p}' "$log" | tr -s ' \n' ' ' | cut -c1-160)
+    why=$(awk '/panicked at/ { n = 3; next }
+               n > 0 && /^(stack backtrace|note:)/ { n = 0 }
+               n > 0 { print; n-- }' "$log" | tr -s ' \n' ' ' | cut -c1-160)
     echo "FAIL: ${why:-$(tail -3 "$log" | tr '\n' ' ' | cut -c1-160)}"
   fi
 }
