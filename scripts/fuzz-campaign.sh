@@ -19,6 +19,8 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
 fi
 export RUSTC_BOOTSTRAP=1
+# The model's crates built without coverage counters: see the wrapper.
+export RUSTC_WRAPPER="$PWD/../scripts/fuzz-rustc.sh"
 cargo fuzz build -s none --debug-assertions >&2
 work="../target/fuzz-work"
 echo "| target | executions | seconds | exec/s | corpus | crashes |"

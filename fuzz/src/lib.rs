@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use edgeseg::core::beacon::{check_content_type, parse_beacon};
-use edgeseg::core::bundle::{self, Bundle, TrustPolicy};
+use edgeseg::core::bundle::{self, Bundle, BundleFiles, TrustPolicy};
 use edgeseg::core::channel::Pointer;
 use edgeseg::core::config::StoreConfig;
 use edgeseg::core::headers;
@@ -38,6 +38,12 @@ fn trait_schema() -> &'static TraitSchema {
             .traits()
             .clone()
     })
+}
+
+/// The shipped bundle's files, collected once; each input replaces only the manifest.
+fn embedded_files() -> &'static BundleFiles {
+    static FILES: OnceLock<BundleFiles> = OnceLock::new();
+    FILES.get_or_init(bundle::embedded)
 }
 
 fn keys() -> &'static WorkerKeys {
@@ -133,7 +139,7 @@ pub fn bundle(data: &[u8]) {
             let _ = SessionState::from_stored(Some(rest));
         }
         _ => {
-            let mut files = bundle::embedded();
+            let mut files = embedded_files().clone();
             files.insert("manifest.json".into(), data.to_vec());
             let _ = Bundle::from_files(files, &TrustPolicy::unsigned());
         }

@@ -17,6 +17,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The checkout whose built worker (`build/`, `wrangler.toml`) the tests start:
+/// `EDGESEG_WORKER_DIR` if set, so today's tests can run against an older build
+/// (`scripts/prefix-check.sh`), else this one.
+pub fn worker_root() -> PathBuf {
+    std::env::var_os("EDGESEG_WORKER_DIR").map_or_else(repo_root, PathBuf::from)
+}
+
 /// A child process that leads its own process group; dropping it stops the whole group.
 pub struct Group {
     name: String,
@@ -228,7 +235,7 @@ impl Worker {
     pub fn start_with_broken_sessions(origin: &str, vars: &[(&str, &str)]) -> Worker {
         let dir = scratch_dir("broken-config");
         let config = dir.join("wrangler.toml");
-        let main = repo_root().join("build").join("index.js");
+        let main = worker_root().join("build").join("index.js");
         fs::write(
             &config,
             format!(
@@ -309,7 +316,7 @@ id = "edgeseg-local"
             .arg(&state_dir)
             .arg("--show-interactive-dev-session=false")
             .args(["--var", &format!("ORIGIN:{origin}")])
-            .current_dir(repo_root())
+            .current_dir(worker_root())
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CLOUDFLARE_TELEMETRY_DISABLED", "1")
             .env("WRANGLER_SEND_ERROR_REPORTS", "false")
