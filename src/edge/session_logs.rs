@@ -10,8 +10,10 @@ use std::cell::RefCell;
 use serde::de::DeserializeOwned;
 use worker::{ListOptions, Result, Storage};
 
-use crate::core::decision_log::{self, DecisionRecord};
+use crate::core::decision_log::{self, DecisionId, DecisionRecord};
 use crate::core::records::{RequestEntry, TrailHead, TrainingRecord};
+
+use super::error::Code;
 
 /// The keys of the decision records kept, oldest first.
 const DECISION_INDEX_KEY: &str = "decision-index";
@@ -44,11 +46,6 @@ fn decision_key(key: &str) -> String {
     format!("{DECISION_PREFIX}{key}")
 }
 
-/// The part of a decision id after its dot (`DecisionId::key`).
-fn key_of(record: &DecisionRecord) -> &str {
-    record.id.rsplit_once('.').map_or(&record.id, |(_, key)| key)
-}
-
 impl SessionLogs {
     /// Forgets the cached indexes (the object's storage was erased).
     pub fn clear(&self) {
@@ -64,7 +61,9 @@ impl SessionLogs {
                 .await?
                 .unwrap_or_default(),
         };
-        let key = key_of(record).to_string();
+        let key = DecisionId::parse(&record.id)
+            .map_err(|e| Code::StorageError.because(e))?
+            .key;
         storage
             .put(&decision_key(&key), serde_json::to_string(record)?)
             .await?;
@@ -85,14 +84,20 @@ impl SessionLogs {
         storage.get(&decision_key(key)).await
     }
 
+    /// The trail head, from memory or else from storage; the cache is emptied until
+    /// the head is saved again.
+    async fn take_head(&self, storage: &Storage) -> Result<Option<TrailHead>> {
+        match self.trail_head.take() {
+            Some(head) => Ok(Some(head)),
+            None => stored_json(storage, TRAIL_HEAD_KEY).await,
+        }
+    }
+
     /// The current visit's head: the stored one if it belongs to the visit that
     /// started at `visit_start_ms`, else a new one (an earlier visit's trail is closed
     /// first: its record waits for the alarm with the other unwritten ones).
     async fn head_for(&self, storage: &Storage, visit_start_ms: i64) -> Result<TrailHead> {
-        let head = match self.trail_head.take() {
-            Some(head) => Some(head),
-            None => stored_json(storage, TRAIL_HEAD_KEY).await?,
-        };
+        let head = self.take_head(storage).await?;
         match head {
             Some(head) if head.started_ms == visit_start_ms => Ok(head),
             Some(earlier) => {
@@ -142,10 +147,7 @@ impl SessionLogs {
 
     /// Closes the stored trail (the visit has ended): its record joins the unwritten.
     pub async fn close_trail(&self, storage: &Storage) -> Result<()> {
-        let head = match self.trail_head.take() {
-            Some(head) => Some(head),
-            None => stored_json(storage, TRAIL_HEAD_KEY).await?,
-        };
+        let head = self.take_head(storage).await?;
         match head {
             Some(head) => self.close(storage, head).await,
             None => Ok(()),
