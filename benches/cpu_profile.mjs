@@ -10,6 +10,7 @@
 // "(program)" (the runtime outside V8, and waiting for I/O) is reported apart, because
 // local workerd does not mark its waits as idle. Locally the worker and its Durable
 // Objects share one isolate, so a request's profile includes the object's side.
+import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const port = process.argv[2];
@@ -17,6 +18,11 @@ if (!port) {
   console.error('usage: node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT');
   process.exit(2);
 }
+// With CPU_PROFILE_DIR set, each raw profile is also kept there (`PORT-N.cpuprofile`, N in the
+// order taken) for Chrome DevTools' Performance panel, where time inclusive of callees
+// shows.
+const keepIn = process.env.CPU_PROFILE_DIR;
+let taken = 0;
 // Sampling interval in microseconds: fine enough for requests of a few milliseconds.
 const INTERVAL_US = 50;
 const OUTSIDE = new Set(['(program)', '(idle)', '(root)']);
@@ -101,6 +107,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     console.log('started');
   } else if (line === 'stop') {
     const { profile } = await call('Profiler.stop');
+    taken += 1;
+    if (keepIn) writeFileSync(`${keepIn}/${port}-${taken}.cpuprofile`, JSON.stringify(profile));
     console.log(JSON.stringify(summarise(profile)));
   }
 }

@@ -1,5 +1,7 @@
 //! Training records at volume: replayed UCI visits (10,000 by default) through the
-//! worker in workerd with local R2, on several threads; then the time until every
+//! worker in workerd with local R2, on several threads. Halfway, the worker is killed
+//! (SIGKILL) while the alarms of the visits just sent are due or running, and restarted
+//! on the same storage: those alarms fire again. Then the time until every
 //! visit's record is written, `edgeseg logs pull` of them, `make model DATA=...` on
 //! what was pulled (into target/, never over model/), and the trained bundle signed,
 //! published to the same worker and served: the whole loop. Exits 1 when a record is
@@ -16,7 +18,6 @@ mod harness;
 #[allow(dead_code, unused_imports)]
 mod records;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use edgeseg::core::bundle::PublisherKey;
@@ -60,15 +61,29 @@ fn publish_and_serve(worker: &Worker, bundle: &std::path::Path) -> f64 {
     }
 }
 
+/// Sends `visits` to the worker at `url`, each whole on one of `threads` threads.
+fn send_all(url: &str, visits: &[serde_json::Value], threads: usize) {
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            scope.spawn(move || {
+                for recording in visits.iter().skip(t).step_by(threads) {
+                    records::send(url, recording);
+                }
+            });
+        }
+    });
+}
+
 fn main() {
     let visits = env_number("BENCH_RECORDS_VISITS", 10_000);
     let threads = env_number("BENCH_RECORDS_THREADS", 8).max(1);
     let train = env_number("BENCH_RECORDS_TRAIN", 1) == 1;
     let trusted = PublisherKey::from_seed(PUBLISHER_SEED).public_base64();
-    let (_origin, worker) = records::start_with(&[
-        ("EDGESEG_TRUSTED_KEYS", &trusted),
+    let vars = [
+        ("EDGESEG_TRUSTED_KEYS", trusted.as_str()),
         ("EDGESEG_MODEL_REFRESH_SECS", "1"),
-    ]);
+    ];
+    let (origin, worker) = records::start_with(&vars);
     let uci = records::recordings(&[
         "--uci",
         &records::data_file("uci-online-shoppers/online_shoppers_intention.csv"),
@@ -82,23 +97,20 @@ fn main() {
     );
 
     let started = Instant::now();
-    let plan = Arc::new(plan);
-    let sent = Arc::new(Mutex::new(0usize));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (plan, sent, worker_url) =
-                (Arc::clone(&plan), Arc::clone(&sent), worker.url.clone());
-            std::thread::spawn(move || {
-                for recording in plan.iter().skip(t).step_by(threads) {
-                    records::send(&worker_url, recording);
-                    *sent.lock().expect("no poisoned lock") += 1;
-                }
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.join().expect("a sending thread panicked");
-    }
+    let (first, second) = plan.split_at(plan.len() / 2);
+    send_all(&worker.url, first, threads);
+    // A crash with alarms due: the visits just sent end within SESSION_SECS, and some
+    // of their alarms are running when the worker dies. Their records must still be
+    // written once each, by the alarms that fire again after the restart.
+    let listed_at_crash = records::listed(&worker);
+    let state_dir = worker.kill();
+    let worker = records::restart_with(state_dir, &origin, &vars);
+    eprintln!(
+        "bench: killed after {} visits ({listed_at_crash} records written), restarted at {}",
+        first.len(),
+        worker.url
+    );
+    send_all(&worker.url, second, threads);
     let send_secs = started.elapsed().as_secs_f64();
 
     let deadline = Instant::now() + Duration::from_secs(3600);
@@ -154,6 +166,7 @@ fn main() {
     let figures = json!({
         "visits": visits,
         "threads": threads,
+        "records_listed_at_crash": listed_at_crash,
         "records_listed": written,
         "records_pulled": pulled,
         "send_seconds": send_secs,

@@ -298,11 +298,35 @@ id = "edgeseg-local"
         worker
     }
 
+    /// Kills the worker at once (SIGKILL to wrangler and workerd: no shutdown, as when a
+    /// machine fails) and answers the folder its storage is in, for [`Worker::restart`].
+    pub fn kill(self) -> PathBuf {
+        self.group.signal("-KILL");
+        self.state_dir.clone()
+    }
+
+    /// Starts the worker again on the storage a killed one left: its Durable Objects,
+    /// their pending alarms, KV and R2.
+    pub fn restart(state_dir: PathBuf, origin: &str, vars: &[(&str, &str)]) -> Worker {
+        let mut worker = Worker::spawn_on(state_dir, origin, vars, None);
+        worker.wait_ready(Duration::from_secs(120));
+        worker
+    }
+
     fn spawn(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
+        Worker::spawn_on(scratch_dir("worker").join("state"), origin, vars, config)
+    }
+
+    fn spawn_on(
+        state_dir: PathBuf,
+        origin: &str,
+        vars: &[(&str, &str)],
+        config: Option<PathBuf>,
+    ) -> Worker {
         let wrangler = std::env::var("WRANGLER")
             .expect("WRANGLER is not set: run the e2e tests through `make e2e`");
+        // Each start logs apart, beside the storage it runs on.
         let dir = scratch_dir("worker");
-        let state_dir = dir.join("state");
         let log_path = dir.join("wrangler.log");
         let log = fs::File::create(&log_path).expect("create worker log");
         let port = free_port();

@@ -51,14 +51,25 @@ pub fn start() -> (Origin, Worker) {
 pub fn start_with(more: &[(&str, &str)]) -> (Origin, Worker) {
     let config = store_config().to_string();
     let origin = Origin::start();
+    let worker = Worker::start(&origin.url, &vars(&config, more));
+    (origin, worker)
+}
+
+/// The test's worker started again, with the same `more` vars, on the storage a killed
+/// one left (`Worker::kill`).
+pub fn restart_with(state_dir: PathBuf, origin: &Origin, more: &[(&str, &str)]) -> Worker {
+    let config = store_config().to_string();
+    Worker::restart(state_dir, &origin.url, &vars(&config, more))
+}
+
+fn vars<'a>(config: &'a str, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut vars = vec![
         ("EDGESEG_ADMIN_TOKEN", ADMIN_TOKEN),
         ("EDGESEG_CUSTOMER_KEY", CUSTOMER_KEY),
-        ("EDGESEG_STORE_CONFIG", config.as_str()),
+        ("EDGESEG_STORE_CONFIG", config),
     ];
     vars.extend_from_slice(more);
-    let worker = Worker::start(&origin.url, &vars);
-    (origin, worker)
+    vars
 }
 
 pub fn data_file(relative: &str) -> String {
