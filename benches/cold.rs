@@ -9,8 +9,12 @@
 //!   wrangler's own start, the same for both workers);
 //! - **first tracked request**: a new shopper's product page, which for edgeseg runs the
 //!   whole pipeline, and a steady request for comparison (median of 20, after 30);
-//! - in the profiled trials, the **CPU time** of the first request and of a steady one,
-//!   from V8 CPU profiles taken through wrangler's inspector (`benches/cpu_profile.mjs`).
+//! - the **CPU time** of the runtime at startup, for the first request and per steady
+//!   request: the kernel's accounting of the workerd threads that run the script
+//!   (`Worker::runtime_cpu`), read once the work each response left behind is done;
+//! - in the profiled trials, **where that CPU goes**: the functions with the most
+//!   samples in V8 CPU profiles taken through wrangler's inspector
+//!   (`benches/cpu_profile.mjs`; `CPU_PROFILE_DIR` keeps the profiles).
 //!
 //! Also the wasm's size, raw and gzipped. `make bench` runs it; `COLD_TRIALS` (10) timed
 //! trials and `COLD_PROFILED` (5) profiled ones per worker, alternating between the two
@@ -132,6 +136,16 @@ impl Drop for Profiler {
     }
 }
 
+/// How long the runtime waits after a response before its CPU time is read: work
+/// after the response (`waitUntil`) belongs to the request.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// The runtime's CPU time once the work a response left behind is done.
+fn settled_cpu(worker: &Worker) -> Duration {
+    std::thread::sleep(SETTLE);
+    worker.runtime_cpu()
+}
+
 /// A new shopper's first page; asserts edgeseg classified it (a tracked request).
 fn first_page(shopper: &mut Shopper, subject: &Subject) {
     let page = shopper.get(PAGE);
@@ -151,10 +165,12 @@ struct Figures {
     first_request_ms: Vec<f64>,
     startup_plus_first_ms: Vec<f64>,
     steady_request_ms: Vec<f64>,
+    startup_cpu_ms: Vec<f64>,
     first_request_cpu_ms: Vec<f64>,
     steady_request_cpu_ms: Vec<f64>,
-    /// The last profiled trial's functions with the most self time over its
-    /// `STEADY_REQUESTS` steady requests: where a request's CPU goes.
+    /// The last profiled trial's functions with the most samples in the first request
+    /// and over its `STEADY_REQUESTS` steady requests: where a request's CPU goes.
+    first_top: Value,
     steady_top: Value,
 }
 
@@ -162,12 +178,16 @@ impl Figures {
     fn timed_trial(&mut self, subject: &Subject, origin: &str) {
         let (worker, startup) = subject.start(origin);
         let mut shopper = Shopper::new(&worker.url);
+        let cpu_before = worker.runtime_cpu();
+        self.startup_cpu_ms.push(ms(cpu_before));
         let started = Instant::now();
         first_page(&mut shopper, subject);
         let first = started.elapsed();
+        let first_cpu = settled_cpu(&worker) - cpu_before;
         for _ in 0..WARM_REQUESTS {
             shopper.get(PAGE);
         }
+        let cpu_before = settled_cpu(&worker);
         let mut steady: Vec<f64> = (0..STEADY_REQUESTS)
             .map(|_| {
                 let started = Instant::now();
@@ -175,7 +195,11 @@ impl Figures {
                 ms(started.elapsed())
             })
             .collect();
+        let steady_cpu = settled_cpu(&worker) - cpu_before;
         steady.sort_by(|a, b| a.total_cmp(b));
+        self.first_request_cpu_ms.push(ms(first_cpu));
+        self.steady_request_cpu_ms
+            .push(ms(steady_cpu) / STEADY_REQUESTS as f64);
         self.startup_ms.push(ms(startup));
         self.first_request_ms.push(ms(first));
         self.startup_plus_first_ms.push(ms(startup + first));
@@ -195,10 +219,7 @@ impl Figures {
                 shopper.get(PAGE);
             }
         });
-        let cpu_ms = |summary: &Value| summary["cpu_ms"].as_f64().unwrap_or(f64::NAN);
-        self.first_request_cpu_ms.push(cpu_ms(&first));
-        self.steady_request_cpu_ms
-            .push(cpu_ms(&steady) / STEADY_REQUESTS as f64);
+        self.first_top = first["top"].clone();
         self.steady_top = steady["top"].clone();
     }
 
@@ -208,9 +229,11 @@ impl Figures {
             "first_request_ms": spread(&self.first_request_ms),
             "startup_plus_first_request_ms": spread(&self.startup_plus_first_ms),
             "steady_request_ms": spread(&self.steady_request_ms),
+            "startup_cpu_ms": spread(&self.startup_cpu_ms),
             "first_request_cpu_ms": spread(&self.first_request_cpu_ms),
             "steady_request_cpu_ms": spread(&self.steady_request_cpu_ms),
-            "steady_top_self_ms": self.steady_top,
+            "first_top_self_percent": self.first_top,
+            "steady_top_self_percent": self.steady_top,
         })
     }
 }

@@ -1,15 +1,15 @@
-// CPU time a worker's isolate spends on requests, from V8 CPU profiles taken through
-// `wrangler dev`'s DevTools inspector. Timers do not advance during CPU work inside
-// Workers, so a request cannot time itself; the profiler samples it from outside.
+// Where a worker's isolate spends its CPU on requests, from V8 CPU profiles taken
+// through `wrangler dev`'s DevTools inspector. How much CPU is measured apart, from the
+// kernel's accounting of the runtime's threads (`Worker::runtime_cpu` in the e2e harness):
+// a profile's time deltas also hold stretches in which the sampler was not scheduled.
 //
 // Driven by benches/cold.rs over stdin/stdout, one line each way:
 //   node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT
 //   prints `ready`; then `start` -> `started`, `stop` -> one JSON line:
-//   { cpu_ms, program_ms, idle_ms, samples, top: [[function, self ms], ...] }
-// cpu_ms counts samples in JavaScript, wasm and the garbage collector; time V8 books as
-// "(program)" (the runtime outside V8, and waiting for I/O) is reported apart, because
-// local workerd does not mark its waits as idle. Locally the worker and its Durable
-// Objects share one isolate, so a request's profile includes the object's side.
+//   { samples, top: [[function, percent of samples], ...] }
+// Samples in "(program)" (the runtime outside V8, and waiting for I/O) and "(idle)" are
+// left out. Locally the worker and its Durable Objects share one isolate, so a request's
+// profile includes the object's side.
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -18,9 +18,9 @@ if (!port) {
   console.error('usage: node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT');
   process.exit(2);
 }
-// With CPU_PROFILE_DIR set, each raw profile is also kept there (`PORT-N.cpuprofile`, N in the
-// order taken) for Chrome DevTools' Performance panel, where time inclusive of callees
-// shows.
+// With CPU_PROFILE_DIR set, each raw profile is also kept there (`PORT-N.cpuprofile`,
+// N in the order taken) for Chrome DevTools' Performance panel, where time inclusive of
+// callees shows.
 const keepIn = process.env.CPU_PROFILE_DIR;
 let taken = 0;
 // Sampling interval in microseconds: fine enough for requests of a few milliseconds.
@@ -67,35 +67,31 @@ function call(method, params = {}) {
 // of the wasm show only in a build that keeps its name section (target/index_bg.named.wasm).
 const TOP = 15;
 
+// Where the CPU went: each function's share of the samples taken in JavaScript, wasm
+// and the garbage collector, by self time. Samples are counted, not their time deltas:
+// a delta also holds any stretch in which the sampler itself was not scheduled.
 function summarise(profile) {
-  const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
-  // An anonymous function is named by where it is: script and line.
   const where = new Map(
     profile.nodes.map((n) => {
       const { functionName, url, lineNumber } = n.callFrame;
+      // An anonymous function is named by where it is: script and line.
       const script = url.split('/').pop() || '(native)';
-      return [n.id, functionName || `(anonymous ${script}:${lineNumber + 1})`];
+      return [n.id, { name: functionName || `(anonymous ${script}:${lineNumber + 1})`, functionName }];
     }),
   );
-  const totals = { cpu_ms: 0, program_ms: 0, idle_ms: 0, samples: profile.samples.length };
   const self = new Map();
-  // timeDeltas[i + 1] is how long the isolate stayed where sample i found it.
-  profile.samples.forEach((node, i) => {
-    const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
-    const name = names.get(node);
-    if (name === '(program)') totals.program_ms += ms;
-    else if (OUTSIDE.has(name)) totals.idle_ms += ms;
-    else {
-      totals.cpu_ms += ms;
-      const label = where.get(node);
-      self.set(label, (self.get(label) ?? 0) + ms);
-    }
-  });
-  totals.top = [...self.entries()]
+  let samples = 0;
+  for (const node of profile.samples) {
+    const { name, functionName } = where.get(node);
+    if (OUTSIDE.has(functionName)) continue;
+    samples += 1;
+    self.set(name, (self.get(name) ?? 0) + 1);
+  }
+  const top = [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, TOP)
-    .map(([name, ms]) => [name, Math.round(ms * 1000) / 1000]);
-  return totals;
+    .map(([name, n]) => [name, Math.round((1000 * n) / samples) / 10]);
+  return { samples, top };
 }
 
 await call('Profiler.enable');

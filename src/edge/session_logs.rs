@@ -8,7 +8,8 @@
 use std::cell::RefCell;
 
 use serde::de::DeserializeOwned;
-use worker::{ListOptions, Result, Storage};
+use worker::wasm_bindgen::JsValue;
+use worker::{js_sys, ListOptions, Result, Storage};
 
 use crate::core::decision_log::{self, DecisionId, DecisionRecord};
 use crate::core::records::{RequestEntry, TrailHead, TrainingRecord};
@@ -42,6 +43,16 @@ async fn stored_json<T: DeserializeOwned>(storage: &Storage, key: &str) -> Resul
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
+/// Stores several values (JSON text) in one call: one crossing into the runtime, one
+/// write, instead of one of each per key.
+async fn put_texts(storage: &Storage, values: &[(&str, String)]) -> Result<()> {
+    let object = js_sys::Object::new();
+    for (key, text) in values {
+        js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(text))?;
+    }
+    storage.put_multiple_raw(object).await
+}
+
 fn decision_key(key: &str) -> String {
     format!("{DECISION_PREFIX}{key}")
 }
@@ -64,13 +75,16 @@ impl SessionLogs {
         let key = DecisionId::parse(&record.id)
             .map_err(|e| Code::StorageError.because(e))?
             .key;
-        storage
-            .put(&decision_key(&key), serde_json::to_string(record)?)
-            .await?;
+        let record_key = decision_key(&key);
         let dropped = decision_log::remember(&mut index, key);
-        storage
-            .put(DECISION_INDEX_KEY, serde_json::to_string(&index)?)
-            .await?;
+        put_texts(
+            storage,
+            &[
+                (&record_key, serde_json::to_string(record)?),
+                (DECISION_INDEX_KEY, serde_json::to_string(&index)?),
+            ],
+        )
+        .await?;
         self.decision_index.replace(Some(index));
         if !dropped.is_empty() {
             let keys: Vec<String> = dropped.iter().map(|k| decision_key(k)).collect();
@@ -125,11 +139,20 @@ impl SessionLogs {
         cap: usize,
     ) -> Result<()> {
         let mut head = self.head_for(storage, visit_start_ms).await?;
-        if let Some(slot) = head.admit(entry, cap) {
-            let key = format!("{TRAIL_PREFIX}{slot:05}");
-            storage.put(&key, serde_json::to_string(entry)?).await?;
-        }
-        self.save_head(storage, head).await
+        let Some(slot) = head.admit(entry, cap) else {
+            return self.save_head(storage, head).await;
+        };
+        let key = format!("{TRAIL_PREFIX}{slot:05}");
+        put_texts(
+            storage,
+            &[
+                (&key, serde_json::to_string(entry)?),
+                (TRAIL_HEAD_KEY, serde_json::to_string(&head)?),
+            ],
+        )
+        .await?;
+        self.trail_head.replace(Some(head));
+        Ok(())
     }
 
     /// Notes a beacon's arrival: a replay of the record needs its time.

@@ -386,6 +386,40 @@ id = "edgeseg-local"
         );
     }
 
+    /// CPU time the runtime running the script has spent so far on its own threads:
+    /// the kernel's per-thread accounting (`/proc/PID/task/TID/schedstat`, in
+    /// nanoseconds) of the workerd process that wrangler starts with the inspector, not
+    /// of the one proxying requests to it. V8's background threads (compilation tiers)
+    /// are left out: Cloudflare does not bill a request for them. Linux only.
+    #[allow(dead_code)]
+    pub fn runtime_cpu(&self) -> Duration {
+        let group = self.group.child.id().to_string();
+        let runtime = fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|proc| {
+                let stat = fs::read_to_string(proc.join("stat")).unwrap_or_default();
+                // pid (comm) state ppid pgrp ...: the comm may hold spaces.
+                let fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+                let in_group = fields.split_whitespace().nth(2) == Some(group.as_str());
+                let cmdline = fs::read(proc.join("cmdline")).unwrap_or_default();
+                let cmdline = String::from_utf8_lossy(&cmdline);
+                in_group && cmdline.contains("workerd") && cmdline.contains("--inspector-addr")
+            })
+            .expect("the worker's workerd process");
+        let nanos: u64 = fs::read_dir(runtime.join("task"))
+            .expect("the runtime's threads")
+            .flatten()
+            .filter(|task| {
+                fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim() == "workerd")
+            })
+            .filter_map(|task| fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        Duration::from_nanos(nanos)
+    }
+
     /// Everything wrangler and the worker printed so far (console logs included).
     pub fn log(&self) -> String {
         let mut text = String::new();
