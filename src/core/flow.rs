@@ -8,7 +8,6 @@ use crate::core::beacon::{parse_beacon, BeaconError};
 use crate::core::classify::{Classification, LoadedBundle, Reason};
 use crate::core::config::StoreConfig;
 use crate::core::features::{compute, Features};
-use crate::core::headers::render;
 use crate::core::identity::consent_withheld;
 use crate::core::page_stats::PageStats;
 use crate::core::records::{RequestEntry, Verdict};
@@ -219,43 +218,4 @@ impl<'a> Replay<'a> {
     pub fn state(&self) -> &SessionState {
         &self.state
     }
-}
-
-/// A made-up visit (a product page from a search, a scroll and a dwell from the beacon,
-/// a cart add) taken through every step of a shopper's request, with the default
-/// store config and `loaded`: prepare, record, the state's storage round trip, conclude,
-/// the headers. An isolate runs it once as it starts, in the global scope Cloudflare
-/// does not bill to a request: V8 compiles a wasm function on its first call, so
-/// without it the first shopper of every isolate pays for compiling the pipeline.
-pub fn rehearse(loaded: &LoadedBundle) -> Conclusion {
-    /// 2026-01-01, a Thursday: any plausible time does.
-    const AT_MS: i64 = 1_767_225_600_000;
-    let config = StoreConfig::default_store();
-    let request = |method: &str, path: &str, now_ms: i64| RequestInfo {
-        method: method.to_string(),
-        host: "shop.example".to_string(),
-        path: path.to_string(),
-        query: String::new(),
-        form: None,
-        referrer: Some("https://www.google.com/".to_string()),
-        user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)".to_string()),
-        continent: Some("EU".to_string()),
-        now_ms,
-    };
-    let mut replay = Replay::new(&config, loaded.bundle().page_stats());
-    replay.request(&request("GET", "/product/1", AT_MS));
-    let beacon = r#"{"v":1,"events":[{"type":"scroll","page":"/product/1","depth":80},{"type":"dwell","page":"/product/1","ms":20000}]}"#;
-    let _ = replay.beacon(beacon.as_bytes(), AT_MS + 20_000);
-    replay.request(&request("POST", "/cart/add/1", AT_MS + 25_000));
-    let (state, _) = SessionState::from_stored(Some(replay.state().to_stored().as_bytes()));
-    let conclusion = conclude(
-        &state,
-        AT_MS + 25_000,
-        &config,
-        loaded,
-        false,
-        &Traits::default(),
-    );
-    let _ = render(&conclusion.classification);
-    conclusion
 }

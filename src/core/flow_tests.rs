@@ -298,19 +298,3 @@ fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on()
     let bytes = to_jsonl_gz(std::slice::from_ref(&record)).expect("gzip");
     assert_eq!(from_jsonl_gz(&bytes).expect("reads back"), vec![record]);
 }
-
-#[test]
-fn the_startup_rehearsal_takes_every_step_of_a_tracked_request() {
-    use crate::core::classify::LoadedBundle;
-    use crate::core::features::Observed;
-    use crate::core::flow::rehearse;
-
-    let loaded = LoadedBundle::embedded().expect("the embedded bundle loads");
-    let conclusion = rehearse(&loaded);
-    assert_eq!(conclusion.classification.reason, Reason::Model);
-    let features = conclusion.features.expect("a feature row");
-    // The page view, the beacon's scroll and the cart add all reached the row.
-    assert_eq!(features.get("product_related"), Some(&Observed::Num(1.0)));
-    assert_eq!(features.get("cart_adds"), Some(&Observed::Num(1.0)));
-    assert!(matches!(features.get("max_scroll_depth"), Some(Observed::Num(d)) if *d > 0.0));
-}

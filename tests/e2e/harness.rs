@@ -300,6 +300,8 @@ id = "edgeseg-local"
 
     /// Kills the worker at once (SIGKILL to wrangler and workerd: no shutdown, as when a
     /// machine fails) and answers the folder its storage is in, for [`Worker::restart`].
+    /// (The records bench uses it, not the tests.)
+    #[allow(dead_code)]
     pub fn kill(self) -> PathBuf {
         self.group.signal("-KILL");
         self.state_dir.clone()
@@ -307,6 +309,7 @@ id = "edgeseg-local"
 
     /// Starts the worker again on the storage a killed one left: its Durable Objects,
     /// their pending alarms, KV and R2.
+    #[allow(dead_code)]
     pub fn restart(state_dir: PathBuf, origin: &str, vars: &[(&str, &str)]) -> Worker {
         let mut worker = Worker::spawn_on(state_dir, origin, vars, None);
         worker.wait_ready(Duration::from_secs(120));
@@ -390,7 +393,8 @@ id = "edgeseg-local"
     /// the kernel's per-thread accounting (`/proc/PID/task/TID/schedstat`, in
     /// nanoseconds) of the workerd process that wrangler starts with the inspector, not
     /// of the one proxying requests to it. V8's background threads (compilation tiers)
-    /// are left out: Cloudflare does not bill a request for them. Linux only.
+    /// are left out: Cloudflare does not bill a request for them. Linux only. (The
+    /// cold-start bench uses it, not the tests.)
     #[allow(dead_code)]
     pub fn runtime_cpu(&self) -> Duration {
         let group = self.group.child.id().to_string();

@@ -56,7 +56,8 @@ pub fn start_with(more: &[(&str, &str)]) -> (Origin, Worker) {
 }
 
 /// The test's worker started again, with the same `more` vars, on the storage a killed
-/// one left (`Worker::kill`).
+/// one left (`Worker::kill`). (The records bench uses it, not the tests.)
+#[allow(dead_code)]
 pub fn restart_with(state_dir: PathBuf, origin: &Origin, more: &[(&str, &str)]) -> Worker {
     let config = store_config().to_string();
     Worker::restart(state_dir, &origin.url, &vars(&config, more))
