@@ -120,8 +120,8 @@ impl Profiler {
         self.line()
     }
 
-    /// The profile's summary while `work` ran: `cpu_ms` (JavaScript, wasm and GC) and
-    /// `top`, the functions with the most self time.
+    /// The profile's summary while `work` ran: `samples` (in JavaScript, wasm and GC)
+    /// and `top`, the functions with the largest share of them, by self time.
     fn profile(&mut self, work: impl FnOnce()) -> Value {
         assert_eq!(self.send("start"), "started");
         work();
