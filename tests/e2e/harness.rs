@@ -328,7 +328,7 @@ id = "edgeseg-local"
     ) -> Worker {
         let wrangler = std::env::var("WRANGLER")
             .expect("WRANGLER is not set: run the e2e tests through `make e2e`");
-        // Each start logs apart, beside the storage it runs on.
+        // Each start logs to a folder of its own, also a restart on earlier storage.
         let dir = scratch_dir("worker");
         let log_path = dir.join("wrangler.log");
         let log = fs::File::create(&log_path).expect("create worker log");
