@@ -88,7 +88,7 @@ fn main() {
         ("EDGESEG_TRUSTED_KEYS", trusted.as_str()),
         ("EDGESEG_MODEL_REFRESH_SECS", "1"),
     ];
-    let (origin, worker) = records::start_with(&vars);
+    let (origin, mut worker) = records::start_with(&vars);
     let uci = records::recordings(&[
         "--uci",
         &records::data_file("uci-online-shoppers/online_shoppers_intention.csv"),
@@ -102,7 +102,6 @@ fn main() {
     );
 
     let started = Instant::now();
-    let mut worker = worker;
     let mut crashes = Vec::new();
     for (i, batch) in plan.chunks(crash_every).enumerate() {
         if i > 0 {
