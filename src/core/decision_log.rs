@@ -4,7 +4,7 @@
 //! (`edgeseg explain`). The id travels in `edgeseg-id` (contract section 4).
 //!
 //! A record lives in the shopper's session object, beside the state it was computed
-//! from, and is erased with it; each object keeps its latest [`RECORDS_PER_OBJECT`].
+//! from, and is erased with it; each object keeps at least its latest [`RECORDS_PER_OBJECT`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -14,8 +14,11 @@ use crate::core::features::Features;
 use crate::core::headers::render_with_id;
 use crate::core::model::{features_from_json, features_to_json};
 
-/// How many records one session object keeps (the newest).
+/// How many records one session object keeps at least (the newest).
 pub const RECORDS_PER_OBJECT: usize = 32;
+/// How many older records an object may hold beyond those before they are deleted,
+/// all in one call.
+pub const TRIM_BATCH: usize = 16;
 
 /// A classification id: the session object's id (hex, as the platform prints it) and a
 /// per-decision key (hex), joined by a dot. Both parts are checked, since an id comes
@@ -176,14 +179,17 @@ impl DecisionRecord {
     }
 }
 
-/// Adds `record` to a session object's log, dropping the oldest beyond the bound.
 /// Adds a record's key to an object's index of its decision keys (oldest first) and
-/// answers the keys that fall out of the newest [`RECORDS_PER_OBJECT`]: the object
-/// stores each record under its own key, so keeping one costs one write, and deletes
-/// those.
+/// answers the keys to delete: the object stores each record under its own key, so
+/// keeping one costs one write. Once [`TRIM_BATCH`] records beyond the newest
+/// [`RECORDS_PER_OBJECT`] have gathered, they fall out together: a long visit's object
+/// deletes once every [`TRIM_BATCH`] requests, not on every one.
 pub fn remember(index: &mut Vec<String>, key: String) -> Vec<String> {
     index.push(key);
-    let excess = index.len().saturating_sub(RECORDS_PER_OBJECT);
+    if index.len() < RECORDS_PER_OBJECT + TRIM_BATCH {
+        return Vec::new();
+    }
+    let excess = index.len() - RECORDS_PER_OBJECT;
     index.drain(..excess).collect()
 }
 
@@ -244,14 +250,25 @@ mod tests {
     }
 
     #[test]
-    fn the_log_keeps_the_newest() {
+    fn the_log_keeps_the_newest_and_deletes_older_ones_in_batches() {
         let mut index = Vec::new();
-        let mut dropped = Vec::new();
-        for n in 0..(RECORDS_PER_OBJECT + 5) {
-            dropped.extend(remember(&mut index, format!("{n:x}")));
+        let mut deletes = Vec::new();
+        for n in 0..(RECORDS_PER_OBJECT + 2 * TRIM_BATCH + 3) {
+            let dropped = remember(&mut index, format!("{n:x}"));
+            assert!(index.len() >= RECORDS_PER_OBJECT.min(n + 1));
+            assert!(index.len() < RECORDS_PER_OBJECT + TRIM_BATCH);
+            assert_eq!(index.last(), Some(&format!("{n:x}")), "the newest is kept");
+            if !dropped.is_empty() {
+                deletes.push(dropped);
+            }
         }
-        assert_eq!(index.len(), RECORDS_PER_OBJECT);
-        assert_eq!(index[0], "5");
-        assert_eq!(dropped, ["0", "1", "2", "3", "4"]);
+        // Two deletions, each of the oldest TRIM_BATCH, in order.
+        assert_eq!(deletes.len(), 2);
+        let first: Vec<String> = (0..TRIM_BATCH).map(|n| format!("{n:x}")).collect();
+        assert_eq!(deletes[0], first);
+        assert_eq!(deletes[1].first(), Some(&format!("{TRIM_BATCH:x}")));
+        assert_eq!(deletes[1].len(), TRIM_BATCH);
+        assert_eq!(index.len(), RECORDS_PER_OBJECT + 3);
+        assert_eq!(index[0], format!("{:x}", 2 * TRIM_BATCH));
     }
 }

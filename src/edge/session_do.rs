@@ -21,7 +21,7 @@ use crate::core::session::{SessionState, Stored};
 
 use super::decisions::KEY_PARAM;
 use super::error::Code;
-use super::session_logs::SessionLogs;
+use super::session_logs::{SessionLogs, TrailEntry};
 use super::session_protocol::{ApplyRequest, Operation, Remembered};
 use super::settings::{self, Settings};
 use super::{failures, models, records, sessions};
@@ -194,23 +194,26 @@ impl SessionStore {
     }
 
     /// Keeps what a tracked request left after its response: its decision record and
-    /// its training-record entry.
+    /// its training-record entry, in one write.
     async fn remember(&self, mut req: Request) -> Result<Response> {
         let remembered: Remembered = serde_json::from_str(&req.text().await?)?;
-        let storage = self.state.storage();
-        if let Some(record) = remembered.decision {
-            self.logs.remember(&storage, &record).await?;
-        }
-        if let Some(entry) = remembered.entry {
+        let mut trail = None;
+        if let Some(entry) = &remembered.entry {
             let state = self.load().await?;
             // A taken (login) or erased state has no visit to join, and an object
             // without state sets no alarm that would ever write the trail.
             if !state.is_empty() {
-                let cap = self.settings().await?.config.records.max_requests;
-                let started = state.visit_start_ms;
-                self.logs.add_request(&storage, started, &entry, cap).await?;
+                trail = Some(TrailEntry {
+                    entry,
+                    visit_start_ms: state.visit_start_ms,
+                    cap: self.settings().await?.config.records.max_requests,
+                });
             }
         }
+        let storage = self.state.storage();
+        self.logs
+            .keep(&storage, remembered.decision.as_ref(), trail)
+            .await?;
         Response::empty().map(|r| r.with_status(204))
     }
 

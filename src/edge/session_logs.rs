@@ -1,9 +1,9 @@
 //! What a session object keeps beside its state: the decision log
 //! (`crate::core::decision_log`) and the current visit's trail of training-record
 //! entries (`crate::core::records`). Each record and each entry has its own storage key
-//! and the small indexes are cached in memory, so keeping a request's leftovers costs a
-//! few short writes however long the visit has run: no read, and no rewrite of what is
-//! already stored. Only the object calls these, under its lock.
+//! and the small indexes are cached in memory, so keeping a request's leftovers costs
+//! one write however long the visit has run: no read, and no rewrite of what is already
+//! stored. Only the object calls these, under its lock.
 
 use std::cell::RefCell;
 
@@ -29,6 +29,14 @@ const UNWRITTEN_KEY: &str = "records-unwritten";
 /// The most keys the platform deletes in one call.
 const DELETE_BATCH: usize = 128;
 
+/// A request's entry for the trail of the visit that started at `visit_start_ms`,
+/// which keeps at most `cap` entries.
+pub struct TrailEntry<'a> {
+    pub entry: &'a RequestEntry,
+    pub visit_start_ms: i64,
+    pub cap: usize,
+}
+
 /// The in-memory copies of the indexes; `None` until first read from storage.
 #[derive(Default)]
 pub struct SessionLogs {
@@ -45,7 +53,7 @@ async fn stored_json<T: DeserializeOwned>(storage: &Storage, key: &str) -> Resul
 
 /// Stores several values (JSON text) in one call: one crossing into the runtime, one
 /// write, instead of one of each per key.
-async fn put_texts(storage: &Storage, values: &[(&str, String)]) -> Result<()> {
+async fn put_texts(storage: &Storage, values: &[(String, String)]) -> Result<()> {
     let object = js_sys::Object::new();
     for (key, text) in values {
         js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(text))?;
@@ -64,28 +72,58 @@ impl SessionLogs {
         self.trail_head.replace(None);
     }
 
-    /// Keeps a decision record; the oldest beyond the log's size is deleted.
-    pub async fn remember(&self, storage: &Storage, record: &DecisionRecord) -> Result<()> {
-        let mut index = match self.decision_index.take() {
-            Some(index) => index,
-            None => stored_json(storage, DECISION_INDEX_KEY)
-                .await?
-                .unwrap_or_default(),
+    /// Keeps what one tracked request leaves in its object, its decision record and
+    /// its trail entry (either or both), in one write: the record with the log's
+    /// index, the entry with the trail's head. Records the log no longer keeps are
+    /// then deleted, when a batch of them has gathered (`decision_log::remember`).
+    pub async fn keep(
+        &self,
+        storage: &Storage,
+        decision: Option<&DecisionRecord>,
+        trail: Option<TrailEntry<'_>>,
+    ) -> Result<()> {
+        let mut writes = Vec::new();
+        let mut dropped = Vec::new();
+        let index = match decision {
+            Some(record) => {
+                let mut index = match self.decision_index.take() {
+                    Some(index) => index,
+                    None => stored_json(storage, DECISION_INDEX_KEY)
+                        .await?
+                        .unwrap_or_default(),
+                };
+                let key = DecisionId::parse(&record.id)
+                    .map_err(|e| Code::StorageError.because(e))?
+                    .key;
+                writes.push((decision_key(&key), serde_json::to_string(record)?));
+                dropped = decision_log::remember(&mut index, key);
+                writes.push((DECISION_INDEX_KEY.to_string(), serde_json::to_string(&index)?));
+                Some(index)
+            }
+            None => None,
         };
-        let key = DecisionId::parse(&record.id)
-            .map_err(|e| Code::StorageError.because(e))?
-            .key;
-        let record_key = decision_key(&key);
-        let dropped = decision_log::remember(&mut index, key);
-        put_texts(
-            storage,
-            &[
-                (&record_key, serde_json::to_string(record)?),
-                (DECISION_INDEX_KEY, serde_json::to_string(&index)?),
-            ],
-        )
-        .await?;
-        self.decision_index.replace(Some(index));
+        let head = match trail {
+            Some(trail) => {
+                let mut head = self.head_for(storage, trail.visit_start_ms).await?;
+                if let Some(slot) = head.admit(trail.entry, trail.cap) {
+                    let key = format!("{TRAIL_PREFIX}{slot:05}");
+                    writes.push((key, serde_json::to_string(trail.entry)?));
+                }
+                writes.push((TRAIL_HEAD_KEY.to_string(), serde_json::to_string(&head)?));
+                Some(head)
+            }
+            None => None,
+        };
+        if !writes.is_empty() {
+            put_texts(storage, &writes).await?;
+        }
+        // The caches follow storage only once the write has succeeded.
+        if let Some(index) = index {
+            self.decision_index.replace(Some(index));
+        }
+        if let Some(head) = head {
+            self.trail_head.replace(Some(head));
+        }
         if !dropped.is_empty() {
             let keys: Vec<String> = dropped.iter().map(|k| decision_key(k)).collect();
             storage.delete_multiple(keys).await?;
@@ -126,31 +164,6 @@ impl SessionLogs {
         storage
             .put(TRAIL_HEAD_KEY, serde_json::to_string(&head)?)
             .await?;
-        self.trail_head.replace(Some(head));
-        Ok(())
-    }
-
-    /// Adds a tracked request of the visit that started at `visit_start_ms`.
-    pub async fn add_request(
-        &self,
-        storage: &Storage,
-        visit_start_ms: i64,
-        entry: &RequestEntry,
-        cap: usize,
-    ) -> Result<()> {
-        let mut head = self.head_for(storage, visit_start_ms).await?;
-        let Some(slot) = head.admit(entry, cap) else {
-            return self.save_head(storage, head).await;
-        };
-        let key = format!("{TRAIL_PREFIX}{slot:05}");
-        put_texts(
-            storage,
-            &[
-                (&key, serde_json::to_string(entry)?),
-                (TRAIL_HEAD_KEY, serde_json::to_string(&head)?),
-            ],
-        )
-        .await?;
         self.trail_head.replace(Some(head));
         Ok(())
     }
