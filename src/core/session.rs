@@ -349,11 +349,17 @@ impl SessionState {
     /// the retention policy says (the Durable Object's alarm calls this) rather than at
     /// the next request; only the visit count stays. `true` when a visit was ended.
     pub fn end_idle_visit(&mut self, now_ms: i64, config: &StoreConfig) -> bool {
-        if self.visit_start_ms == 0 || self.visit_active(now_ms, config) {
+        if !self.visit_open() || self.visit_active(now_ms, config) {
             return false;
         }
         self.end_visit();
         true
+    }
+
+    /// Whether a visit has begun that [`Self::end_idle_visit`] has not ended yet; it
+    /// may have timed out already (the session object's alarm is what ends it).
+    pub fn visit_open(&self) -> bool {
+        self.visit_start_ms != 0
     }
 
     /// Whether a visit is under way at `now_ms` (it would not roll over).
@@ -586,10 +592,13 @@ mod tests {
     fn an_idle_visit_ends_once_and_counts_once() {
         let config = StoreConfig::default_store();
         let mut s = SessionState::default();
+        assert!(!s.visit_open());
         apply(&mut s, &[product("42", 10.0)], T0);
         assert!(!s.end_idle_visit(T0 + MIN, &config), "still active");
         let later = T0 + config.ttl.session_ms() + MIN;
+        assert!(s.visit_open(), "timed out, but open until it is ended");
         assert!(s.end_idle_visit(later, &config));
+        assert!(!s.visit_open());
         assert_eq!(s.visit, VisitAggregates::default(), "detail erased");
         assert!(
             !s.end_idle_visit(later + MIN, &config),

@@ -90,7 +90,10 @@ impl SessionStore {
         storage.put(STATE_KEY, &text).await?;
         self.cached.replace(Some(state.clone()));
         let ttl = &settings.config.ttl;
-        let due = if state.visit_active(Date::now().as_millis() as i64, &settings.config) {
+        // A visit the alarm has not ended needs the alarm at its end, even when that has
+        // passed (the object ran late): the alarm then fires at once, ends the visit and
+        // writes its record. The profile's expiry comes after that.
+        let due = if state.visit_open() {
             state.last_seen_ms + ttl.session_ms() + 1_000
         } else {
             state.last_seen_ms + ttl.customer_ms() + 1_000
@@ -201,8 +204,10 @@ impl SessionStore {
         if let Some(entry) = &remembered.entry {
             let state = self.load().await?;
             // A taken (login) or erased state has no visit to join, and an object
-            // without state sets no alarm that would ever write the trail.
-            if !state.is_empty() {
+            // without state sets no alarm that would ever write the trail. An entry
+            // that arrives after the alarm ended its visit (and wrote the record) would
+            // start a trail no alarm closes: it is dropped.
+            if !state.is_empty() && state.visit_open() {
                 trail = Some(TrailEntry {
                     entry,
                     visit_start_ms: state.visit_start_ms,
