@@ -149,6 +149,12 @@ pub fn start_joining_customers() -> (Origin, Worker) {
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
+/// What wrangler logs once it listens, and when another process holds its port.
+const READY: &str = "Ready on";
+const PORT_TAKEN: &str = "Address already in use";
+/// Starts of one worker before its ports are given up on.
+const PORT_ATTEMPTS: usize = 3;
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -278,7 +284,7 @@ id = "edgeseg-local"
         let started = Instant::now();
         let mut worker = Worker::spawn(origin, vars, config);
         let deadline = started + Duration::from_secs(120);
-        while !worker.log().contains("Ready on") {
+        while !worker.log().contains(READY) {
             if let Some(why) = worker.group.exited() {
                 panic!("{why}\n--- worker log ---\n{}", worker.log());
             }
@@ -293,9 +299,23 @@ id = "edgeseg-local"
     }
 
     fn launch(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
-        let mut worker = Worker::spawn(origin, vars, config);
-        worker.wait_ready(Duration::from_secs(120));
-        worker
+        Worker::ready(|| Worker::spawn(origin, vars, config.clone()))
+    }
+
+    /// A worker from `spawn` once it is ready, spawned again on fresh ports when
+    /// another process took its port first ([`Worker::wait_ready`]).
+    fn ready(mut spawn: impl FnMut() -> Worker) -> Worker {
+        for attempt in 1..=PORT_ATTEMPTS {
+            let mut worker = spawn();
+            if worker.wait_ready(Duration::from_secs(120)) {
+                return worker;
+            }
+            eprintln!(
+                "e2e: {} was taken by another process (attempt {attempt}); starting again",
+                worker.url
+            );
+        }
+        panic!("wrangler found its port taken {PORT_ATTEMPTS} times in a row");
     }
 
     /// Kills the worker at once (SIGKILL to wrangler and workerd: no shutdown, as when a
@@ -311,9 +331,7 @@ id = "edgeseg-local"
     /// their pending alarms, KV and R2.
     #[allow(dead_code)]
     pub fn restart(state_dir: PathBuf, origin: &str, vars: &[(&str, &str)]) -> Worker {
-        let mut worker = Worker::spawn_on(state_dir, origin, vars, None);
-        worker.wait_ready(Duration::from_secs(120));
-        worker
+        Worker::ready(|| Worker::spawn_on(state_dir.clone(), origin, vars, None))
     }
 
     fn spawn(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
@@ -367,19 +385,29 @@ id = "edgeseg-local"
         }
     }
 
-    fn wait_ready(&mut self, limit: Duration) {
+    /// Waits until wrangler says it is ready and the worker answers; `false` when
+    /// wrangler could not listen on its port. `free_port` frees the port it found and
+    /// wrangler binds it a moment later, so another process may take it in between;
+    /// wrangler then logs so and keeps running, and whatever holds the port answers.
+    fn wait_ready(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let agent = client();
         while Instant::now() < deadline {
-            if let Some(why) = self.group.exited() {
-                panic!("{why}\n--- worker log ---\n{}", self.log());
+            let log = self.log();
+            if log.contains(PORT_TAKEN) {
+                return false;
             }
-            if agent
-                .get(format!("{}/__edgeseg/health", self.url))
-                .call()
-                .is_ok()
-            {
-                return;
+            if let Some(why) = self.group.exited() {
+                panic!("{why}\n--- worker log ---\n{log}");
+            }
+            let answers = || {
+                agent
+                    .get(format!("{}/__edgeseg/health", self.url))
+                    .call()
+                    .is_ok()
+            };
+            if log.contains(READY) && answers() {
+                return true;
             }
             thread::sleep(Duration::from_millis(200));
         }
