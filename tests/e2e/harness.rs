@@ -148,13 +148,13 @@ pub fn start_joining_customers() -> (Origin, Worker) {
     (origin, worker)
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
 /// What wrangler logs once it listens, and when another process holds its port.
 const READY: &str = "Ready on";
 const PORT_TAKEN: &str = "Address already in use";
 /// Starts of one worker before its ports are given up on.
 const PORT_ATTEMPTS: usize = 3;
 
+/// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
