@@ -153,6 +153,8 @@ const READY: &str = "Ready on";
 const PORT_TAKEN: &str = "Address already in use";
 /// Starts of one worker before its ports are given up on.
 const PORT_ATTEMPTS: usize = 3;
+/// How long one start may take until the worker is ready.
+const START_LIMIT: Duration = Duration::from_secs(120);
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -281,34 +283,32 @@ id = "edgeseg-local"
         vars: &[(&str, &str)],
         config: Option<PathBuf>,
     ) -> (Worker, Duration) {
-        let started = Instant::now();
-        let mut worker = Worker::spawn(origin, vars, config);
-        let deadline = started + Duration::from_secs(120);
-        while !worker.log().contains(READY) {
-            if let Some(why) = worker.group.exited() {
-                panic!("{why}\n--- worker log ---\n{}", worker.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "worker not ready\n--- worker log ---\n{}",
-                worker.log()
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
-        (worker, started.elapsed())
+        Worker::ready(
+            || Worker::spawn(origin, vars, config.clone()),
+            Worker::wait_listening,
+        )
     }
 
     fn launch(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
-        Worker::ready(|| Worker::spawn(origin, vars, config.clone()))
+        Worker::ready(
+            || Worker::spawn(origin, vars, config.clone()),
+            Worker::wait_ready,
+        )
+        .0
     }
 
-    /// A worker from `spawn` once it is ready, spawned again on fresh ports when
-    /// another process took its port first ([`Worker::wait_ready`]).
-    fn ready(mut spawn: impl FnMut() -> Worker) -> Worker {
+    /// A worker from `spawn` once `wait` says it is ready, spawned again on fresh ports
+    /// when another process took its port first ([`Worker::wait_listening`]); with the
+    /// time from its spawn.
+    fn ready(
+        mut spawn: impl FnMut() -> Worker,
+        wait: fn(&mut Worker, Instant) -> bool,
+    ) -> (Worker, Duration) {
         for attempt in 1..=PORT_ATTEMPTS {
+            let started = Instant::now();
             let mut worker = spawn();
-            if worker.wait_ready(Duration::from_secs(120)) {
-                return worker;
+            if wait(&mut worker, started + START_LIMIT) {
+                return (worker, started.elapsed());
             }
             eprintln!(
                 "e2e: {} was taken by another process (attempt {attempt}); starting again",
@@ -331,7 +331,11 @@ id = "edgeseg-local"
     /// their pending alarms, KV and R2.
     #[allow(dead_code)]
     pub fn restart(state_dir: PathBuf, origin: &str, vars: &[(&str, &str)]) -> Worker {
-        Worker::ready(|| Worker::spawn_on(state_dir.clone(), origin, vars, None))
+        Worker::ready(
+            || Worker::spawn_on(state_dir.clone(), origin, vars, None),
+            Worker::wait_ready,
+        )
+        .0
     }
 
     fn spawn(origin: &str, vars: &[(&str, &str)], config: Option<PathBuf>) -> Worker {
@@ -385,14 +389,12 @@ id = "edgeseg-local"
         }
     }
 
-    /// Waits until wrangler says it is ready and the worker answers; `false` when
-    /// wrangler could not listen on its port. `free_port` frees the port it found and
-    /// wrangler binds it a moment later, so another process may take it in between;
-    /// wrangler then logs so and keeps running, and whatever holds the port answers.
-    fn wait_ready(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let agent = client();
-        while Instant::now() < deadline {
+    /// Waits until wrangler logs that it listens; `false` when it could not listen on
+    /// its port. `free_port` frees the port it found and wrangler binds it a moment
+    /// later, so another process may take it in between; wrangler then logs so and
+    /// keeps running, and whatever holds the port answers.
+    fn wait_listening(&mut self, deadline: Instant) -> bool {
+        loop {
             let log = self.log();
             if log.contains(PORT_TAKEN) {
                 return false;
@@ -400,21 +402,38 @@ id = "edgeseg-local"
             if let Some(why) = self.group.exited() {
                 panic!("{why}\n--- worker log ---\n{log}");
             }
-            let answers = || {
-                agent
-                    .get(format!("{}/__edgeseg/health", self.url))
-                    .call()
-                    .is_ok()
-            };
-            if log.contains(READY) && answers() {
+            if log.contains(READY) {
                 return true;
             }
+            assert!(
+                Instant::now() < deadline,
+                "worker not ready\n--- worker log ---\n{log}"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits until wrangler listens ([`Worker::wait_listening`]) and the worker answers.
+    fn wait_ready(&mut self, deadline: Instant) -> bool {
+        let agent = client();
+        loop {
+            if !self.wait_listening(deadline) {
+                return false;
+            }
+            if agent
+                .get(format!("{}/__edgeseg/health", self.url))
+                .call()
+                .is_ok()
+            {
+                return true;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker not answering\n--- worker log ---\n{}",
+                self.log()
+            );
             thread::sleep(Duration::from_millis(200));
         }
-        panic!(
-            "worker not ready after {limit:?}\n--- worker log ---\n{}",
-            self.log()
-        );
     }
 
     /// CPU time the runtime running the script has spent so far on its own threads:
