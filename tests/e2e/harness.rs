@@ -103,15 +103,28 @@ pub fn edgeseg(args: &[&str]) -> String {
 
 /// Runs `wrangler ARGS --local --persist-to <the worker's state>`: what an operator's
 /// wrangler does to the worker's local KV or R2. Its stdout, or a panic with its stderr.
+/// Like the CLI, it runs a call again while the running worker holds the SQLite lock.
 pub fn wrangler_local(worker: &Worker, args: &[&str]) -> String {
-    let output = Command::new(std::env::var("WRANGLER").expect("WRANGLER"))
-        .args(args)
-        .args(["--local", "--persist-to"])
-        .arg(&worker.state_dir)
-        .current_dir(repo_root())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .output()
-        .expect("run wrangler");
+    let run = || {
+        Command::new(std::env::var("WRANGLER").expect("WRANGLER"))
+            .args(args)
+            .args(["--local", "--persist-to"])
+            .arg(&worker.state_dir)
+            .current_dir(repo_root())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .output()
+            .expect("run wrangler")
+    };
+    let mut output = run();
+    for pause_ms in [100, 200, 400, 800, 1600, 2000] {
+        if output.status.success()
+            || !String::from_utf8_lossy(&output.stderr).contains("SQLITE_BUSY")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        output = run();
+    }
     assert!(
         output.status.success(),
         "wrangler {args:?} failed:\n{}",

@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -16,6 +17,14 @@ use clap::Args;
 /// store. Remote reads of a missing key fail instead, with the API's 404.
 const LOCAL_MISSING: &[u8] = b"Value not found";
 const REMOTE_MISSING: &str = "404: Not Found";
+
+/// What workerd prints when the local store's SQLite file is locked by another process.
+const LOCKED: &str = "SQLITE_BUSY";
+/// How often a locked local call is tried, and the pauses between (doubling): about
+/// 5 s of pauses in all, far longer than a `wrangler dev` write holds the lock.
+const LOCKED_ATTEMPTS: u32 = 7;
+const LOCKED_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const LOCKED_MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// Where the KV namespace is: shared by `publish`, `promote`, `rollback` and `status`.
 #[derive(Args, Debug, Clone)]
@@ -48,6 +57,8 @@ pub struct Wrangler {
     local: bool,
     persist_to: Option<PathBuf>,
     config: Option<PathBuf>,
+    /// The first pause before a locked local call is tried again.
+    locked_pause: Duration,
 }
 
 impl Wrangler {
@@ -67,6 +78,7 @@ impl Wrangler {
             local: args.local || args.persist_to.is_some(),
             persist_to: args.persist_to.clone(),
             config: args.config.clone(),
+            locked_pause: LOCKED_FIRST_PAUSE,
         }
     }
 
@@ -118,8 +130,25 @@ impl Wrangler {
         command
     }
 
-    /// Runs one `wrangler kv` command; its stdout on success.
+    /// Runs one `wrangler kv` command. On the local store a call that found the SQLite
+    /// file locked (a running `wrangler dev` writes to the same file) is run again after
+    /// a pause: every call here is idempotent, and the lock is held only for a write.
     fn run(&self, args: &[OsString]) -> Result<Output> {
+        let mut pause = self.locked_pause;
+        let mut attempts = 1;
+        loop {
+            let output = self.run_once(args)?;
+            if output.success || !self.local || !output.says(LOCKED) || attempts == LOCKED_ATTEMPTS
+            {
+                return Ok(output);
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(LOCKED_MAX_PAUSE);
+            attempts += 1;
+        }
+    }
+
+    fn run_once(&self, args: &[OsString]) -> Result<Output> {
         let what = describe(args);
         let output = self.command(args).output().with_context(|| {
             format!(
@@ -152,12 +181,7 @@ impl Wrangler {
             }
             return Ok(Some(output.stdout));
         }
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stderr),
-            String::from_utf8_lossy(&output.stdout)
-        );
-        if said.contains(REMOTE_MISSING) {
+        if output.says(REMOTE_MISSING) {
             return Ok(None);
         }
         output.check()?;
@@ -262,6 +286,13 @@ struct Output {
 }
 
 impl Output {
+    /// Whether stderr or stdout contains `text`.
+    fn says(&self, text: &str) -> bool {
+        [&self.stderr, &self.stdout]
+            .iter()
+            .any(|bytes| String::from_utf8_lossy(bytes).contains(text))
+    }
+
     fn check(&self) -> Result<()> {
         if self.success {
             return Ok(());
@@ -313,7 +344,8 @@ pub mod tests {
     /// at `--path`; `key delete` removes it; `key list` prints `list.json` (or `[]`);
     /// `bulk put` copies the JSON file to `bulk-N.json` (the test decodes
     /// it) and stores nothing. With a file `fail` present, every call fails with its
-    /// content on stderr.
+    /// content on stderr; with a number N in `busy`, the next N calls fail as a locked
+    /// local store does.
     pub struct FakeWrangler {
         pub dir: Scratch,
     }
@@ -324,6 +356,10 @@ for a in "$@"; do printf '%s\n' "$a" >> "$d/calls.log"; done
 echo -- >> "$d/calls.log"
 env | grep -E '^(WRANGLER_SEND_METRICS|CLOUDFLARE_TELEMETRY_DISABLED|WRANGLER_SEND_ERROR_REPORTS)=' | sort > "$d/env.log"
 if [ -f "$d/fail" ]; then cat "$d/fail" >&2; exit 1; fi
+if [ -s "$d/busy" ]; then
+  n=$(cat "$d/busy"); echo $((n - 1)) > "$d/busy"
+  if [ "$n" -gt 0 ]; then echo "database is locked: SQLITE_BUSY" >&2; exit 1; fi
+fi
 mkdir -p "$d/kv"
 enc() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 case "$2 $3" in
@@ -375,7 +411,10 @@ esac
         }
 
         pub fn wrangler(&self) -> Wrangler {
-            Wrangler::from_args(&self.kv_args())
+            Wrangler {
+                locked_pause: Duration::from_millis(1),
+                ..Wrangler::from_args(&self.kv_args())
+            }
         }
 
         /// Each call's arguments.
@@ -428,6 +467,11 @@ esac
 
         pub fn fail_with(&self, stderr: &str) {
             std::fs::write(self.dir.0.join("fail"), stderr).expect("fail file");
+        }
+
+        /// The next `calls` calls find the store locked.
+        pub fn lock_for(&self, calls: u32) {
+            std::fs::write(self.dir.0.join("busy"), calls.to_string()).expect("busy file");
         }
     }
 
@@ -529,6 +573,31 @@ esac
             err.contains("Not logged in") && err.contains("exit 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_locked_local_store_is_tried_again_and_a_lasting_lock_is_quoted() {
+        let fake = FakeWrangler::new();
+        let w = fake.wrangler();
+        fake.lock_for(LOCKED_ATTEMPTS - 1);
+        w.put("k", "v").unwrap();
+        assert_eq!(fake.stored("k").as_deref(), Some(&b"v"[..]));
+        assert_eq!(fake.calls().len(), LOCKED_ATTEMPTS as usize);
+
+        fake.lock_for(LOCKED_ATTEMPTS);
+        let err = format!("{:#}", w.put("k", "w").unwrap_err());
+        assert!(err.contains("SQLITE_BUSY") && err.contains("wrangler kv key put"), "{err}");
+        assert_eq!(fake.stored("k").as_deref(), Some(&b"v"[..]));
+
+        let remote = Wrangler {
+            local: false,
+            persist_to: None,
+            ..fake.wrangler()
+        };
+        fake.lock_for(1);
+        let before = fake.calls().len();
+        assert!(remote.put("k", "x").is_err(), "only the local store is retried");
+        assert_eq!(fake.calls().len(), before + 1);
     }
 
     #[test]
