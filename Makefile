@@ -20,12 +20,19 @@ $(TOOLS_ENV): scripts/bootstrap.sh Cargo.lock tools/package-lock.json
 
 bootstrap: $(TOOLS_ENV)
 
+## Dependencies built from a patched copy (Cargo.toml's [patch.crates-io]): laid out
+## under target/patched/ before any cargo command can resolve the workspace.
+PATCHED_DEPS := target/patched/tract-nnef-0.23.9/.edgeseg-patched
+$(PATCHED_DEPS): scripts/patch-deps.sh $(wildcard patches/*.diff)
+	bash scripts/patch-deps.sh
+	touch $@
+
 ## The worker: Rust -> wasm -> build/index.js, rebuilt only when a source changed.
 ## worker-build keeps the wasm's name section (1.5 MB); it is dropped here, after a copy
 ## for scripts/size-steps.sh.
 WASM_FEATURES := --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
 	--enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
-$(WORKER): $(TOOLS_ENV) $(RUST_SOURCES) $(BUNDLE_FILES)
+$(WORKER): $(TOOLS_ENV) $(PATCHED_DEPS) $(RUST_SOURCES) $(BUNDLE_FILES)
 	source $(TOOLS_ENV) && PATH="$$WASM_BUILD_PATH" EDGESEG_BUILD_ID="$(BUILD_ID)" "$$WORKER_BUILD" --profile worker
 	mkdir -p target && cp build/index_bg.wasm target/index_bg.named.wasm
 	source $(TOOLS_ENV) && "$$WASM_OPT_BIN" target/index_bg.named.wasm --strip-debug $(WASM_FEATURES) -o build/index_bg.wasm
@@ -41,14 +48,14 @@ dev: $(WORKER)
 ## the wasm build, end-to-end tests in workerd, and what `wrangler deploy` would upload.
 test: fmt-check clippy unit demo-test pipeline-test wasm e2e deploy-check
 
-fmt-check:
+fmt-check: $(PATCHED_DEPS)
 	cargo fmt --all -- --check
 
-clippy: $(TOOLS_ENV)
+clippy: $(TOOLS_ENV) $(PATCHED_DEPS)
 	cargo clippy --all-targets --all-features --locked -- -D warnings
 	source $(TOOLS_ENV) && bash scripts/clippy-wasm.sh
 
-unit:
+unit: $(PATCHED_DEPS)
 	cargo test --locked
 
 demo-test:

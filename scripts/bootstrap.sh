@@ -177,6 +177,7 @@ ensure_chromium() {
 main() {
   mkdir -p "$TOOLS"
   have cargo || die "cargo is needed: install Rust (https://rustup.rs) or Debian's cargo"
+  bash "$ROOT/scripts/patch-deps.sh"
   local wasm_path worker_build wasm_bindgen npm_bin wbg_version chromium
   wasm_path=$(ensure_wasm_target)
   # Debug build: worker-build only orchestrates the other tools, and it installs 10x faster.

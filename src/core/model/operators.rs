@@ -5,6 +5,11 @@
 //! registering only these five took 1 MB off the wasm (README, Performance). A graph
 //! with any other operator is refused when its bundle is built, with the operator's
 //! name, here as in the worker.
+//!
+//! The other half of that cut is outside this crate: tract-nnef registers a model
+//! transform at startup that keeps its NNEF parser, every NNEF operator and rustfft in
+//! any binary that links it (2.6 MB of the wasm). Cargo.toml builds tract-nnef without
+//! it (`patches/`); the test below fails if that patch is ever dropped.
 
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
@@ -71,5 +76,25 @@ fn softmax(
         ))
     } else {
         Ok((expand(ops::nn::Softmax::new(axis.unwrap_or(-1))), vec![]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tract_onnx::tract_core::transform::get_transform;
+
+    #[test]
+    fn tract_nnef_patch_transform_is_not_linked() {
+        // Unpatched, the transform is registered and asking for it without a body fails.
+        assert!(
+            matches!(get_transform("patch"), Ok(None)),
+            "tract-nnef's \"patch\" transform is linked: is Cargo.toml's [patch.crates-io] gone?"
+        );
+    }
+
+    #[test]
+    fn the_other_transforms_are_still_registered() {
+        // The patch takes out one registration, not the registry: tract-core's own remain.
+        assert!(matches!(get_transform("block_quant"), Ok(Some(_))));
     }
 }
