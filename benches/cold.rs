@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{repo_root, Origin, Shopper, Worker};
+use harness::{repo_root, worker_root, Origin, Shopper, Worker};
 use serde_json::{json, Value};
 
 const PAGE: &str = "/product/101";
@@ -288,7 +288,7 @@ fn main() {
         "trials": trials,
         "profiled_trials": profiled,
         "page": PAGE,
-        "wasm": sizes(&repo_root().join("build/index_bg.wasm")),
+        "wasm": sizes(&worker_root().join("build/index_bg.wasm")),
         "floor_script": sizes(&repo_root().join("benches/floor/index.js")),
         "startup_over_floor_ms": over_floor(|f| &f.startup_ms),
         "first_request_over_floor_ms": over_floor(|f| &f.first_request_ms),
