@@ -498,10 +498,19 @@ fn a_soak_of_sessions_and_logins_loses_and_double_counts_nothing() {
         CUSTOMER_KEY,
         ADMIN_TOKEN,
     );
-    assert_eq!(report.lost_views, 0, "{report:?}");
-    assert_eq!(report.extra_views, 0, "{report:?}");
-    assert_eq!(report.lost_events, 0, "{report:?}");
-    assert_eq!(report.extra_events, 0, "{report:?}");
-    assert_eq!(report.failed_requests, 0, "{report:?}");
-    assert!(report.logins >= 50 && report.views >= 500, "{report:?}");
+    // The worker's own account of any failure (its health's `failures`), for the message.
+    let health = get_json(
+        &format!("{}/__edgeseg/health", worker.url),
+        Some(ADMIN_TOKEN),
+    );
+    let failures = &health["failures"];
+    assert_eq!(report.lost_views, 0, "{report:?}\n{failures}");
+    assert_eq!(report.extra_views, 0, "{report:?}\n{failures}");
+    assert_eq!(report.lost_events, 0, "{report:?}\n{failures}");
+    assert_eq!(report.extra_events, 0, "{report:?}\n{failures}");
+    assert_eq!(report.failed_requests, 0, "{report:?}\n{failures}");
+    assert!(
+        report.logins >= 50 && report.views >= 500,
+        "{report:?}\n{failures}"
+    );
 }
