@@ -42,13 +42,14 @@ wasm32_only! {
     use worker::{event, Context, Env, Request, ScheduleContext, ScheduledEvent};
 
     /// Runs once per isolate, in the script's startup (global scope), which Cloudflare
-    /// does not bill to a request's CPU time: the embedded bundle is verified and its
-    /// tract plan built here, so a fresh isolate's first request does not pay for it.
+    /// does not bill to a request's CPU time: the embedded bundle is verified, its tract
+    /// plan built and its golden vectors run here, so a fresh isolate's first request
+    /// pays for none of it.
     #[event(start)]
     fn start() {
         run_constructors_once();
         console_error_panic_hook::set_once();
-        let _ = models::embedded();
+        models::check_embedded();
     }
 
     extern "C" {

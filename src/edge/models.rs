@@ -40,6 +40,8 @@ const IDLE_WAIT_LIMIT_MS: f64 = 2_000.0;
 thread_local! {
     static SERVING: Cell<usize> = const { Cell::new(0) };
     static EMBEDDED_BUNDLE: OnceCell<Result<Rc<LoadedBundle>>> = const { OnceCell::new() };
+    /// Why the embedded bundle failed its golden vectors, if it did ([`check_embedded`]).
+    static EMBEDDED_GOLDEN: OnceCell<Option<String>> = const { OnceCell::new() };
     static EMBEDDED_STATS: OnceCell<Rc<PageStats>> = const { OnceCell::new() };
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
 }
@@ -71,6 +73,27 @@ pub fn embedded() -> Result<Rc<LoadedBundle>> {
         })
         .clone()
     })
+}
+
+/// Holds the embedded bundle to the check every pushed bundle passes before it serves:
+/// its plan is built and its golden vectors run, once, as the isolate starts. A failure
+/// cannot be rejected (nothing is older to fall back to), so the bundle still serves and
+/// health says why. Running the plan here also means the first shopper of an isolate
+/// does not pay for V8's first compilation of the inference path (wasm functions are
+/// compiled on their first call).
+pub fn check_embedded() {
+    EMBEDDED_GOLDEN.with(|cell| {
+        cell.get_or_init(|| {
+            let loaded = embedded().ok()?;
+            // A model that did not build is reported as such (`embedded_model_error`).
+            loaded.model().ok()?;
+            loaded.verify().err().map(|e| format!("embedded bundle: golden vectors: {e}"))
+        });
+    });
+}
+
+fn embedded_golden_error() -> Option<String> {
+    EMBEDDED_GOLDEN.with(|cell| cell.get().cloned().flatten())
 }
 
 /// The embedded bundle's page-stats table alone, for the session Durable Object, which
@@ -458,7 +481,8 @@ pub fn health(env: &Env) -> ModelsHealth {
             embedded_error: embedded
                 .err()
                 .map(|e| e.detail().to_string())
-                .or_else(embedded_model_error),
+                .or_else(embedded_model_error)
+                .or_else(embedded_golden_error),
             checked_secs_ago: r.checked_at.map(|at| ((now - at) / 1000.0).max(0.0)),
             kv_error: r.kv_error.clone(),
         }

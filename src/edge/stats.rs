@@ -24,6 +24,8 @@ const DEFAULT_FLUSH_SECS: f64 = 5.0;
 #[derive(Default)]
 struct Pending {
     minutes: Minutes,
+    /// When the flush interval began: the last flush, or the isolate's first count, so a
+    /// fresh isolate's first request does not also pay for a flush of that one count.
     last_flush_ms: f64,
     shard: Option<u8>,
 }
@@ -38,8 +40,14 @@ fn now_ms() -> f64 {
 
 /// Counts one tracked request in this isolate.
 pub fn record(seen: &Observation) {
-    let now = now_ms() as i64;
-    PENDING.with(|p| p.borrow_mut().minutes.record(now, seen));
+    let now = now_ms();
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.last_flush_ms == 0.0 {
+            p.last_flush_ms = now;
+        }
+        p.minutes.record(now as i64, seen);
+    });
 }
 
 fn flush_every_ms(env: &Env) -> f64 {
