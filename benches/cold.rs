@@ -16,9 +16,16 @@
 //!   samples in V8 CPU profiles taken through wrangler's inspector
 //!   (`benches/cpu_profile.mjs`; `CPU_PROFILE_DIR` keeps the profiles).
 //!
+//! - with Linux `perf` installed, **what the runtime was doing** during the first
+//!   request and the steady ones: the share of the runtime's CPU samples spent by V8
+//!   compiling (wasm functions are compiled on their first call, JavaScript likewise),
+//!   in SQLite, and the rest ([`perf_shares`]); a V8 profile cannot show compilation,
+//!   it charges it to the calling function.
+//!
 //! Also the wasm's size, raw and gzipped. `make bench` runs it; `COLD_TRIALS` (10) timed
-//! trials and `COLD_PROFILED` (5) profiled ones per worker, alternating between the two
-//! workers; `BENCH_OUT` names a JSON file for the figures.
+//! trials, `COLD_PROFILED` (5) profiled ones and `COLD_PERF` (3) recorded with `perf`
+//! per worker, alternating between the two workers; `BENCH_OUT` names a JSON file for
+//! the figures.
 
 #[path = "../tests/e2e/harness.rs"]
 #[allow(dead_code)]
@@ -26,7 +33,7 @@ mod harness;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -159,6 +166,85 @@ fn first_page(shopper: &mut Shopper, subject: &Subject) {
     }
 }
 
+/// `perf record` samples per second: one sample is 0.2 ms of a thread's CPU.
+const PERF_HZ: u32 = 4999;
+
+fn perf_available() -> bool {
+    Command::new("perf")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// The runtime's CPU samples taken by `perf record` on process `pid` while `work` ran
+/// (and the work it left behind settled), split by what the runtime was doing; `None`
+/// when `perf` could not record.
+fn perf_shares(pid: u32, data: &Path, work: impl FnOnce()) -> Option<Value> {
+    let mut recorder = Command::new("perf")
+        .args([
+            "record",
+            "-F",
+            &PERF_HZ.to_string(),
+            "-g",
+            "-p",
+            &pid.to_string(),
+        ])
+        .arg("-o")
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    // perf attaches to every thread of the process before it samples.
+    std::thread::sleep(Duration::from_millis(500));
+    work();
+    std::thread::sleep(SETTLE);
+    // On SIGINT perf writes out its samples and exits.
+    Command::new("kill")
+        .args(["-INT", &recorder.id().to_string()])
+        .status()
+        .ok()?;
+    recorder.wait().ok()?;
+    let script = Command::new("perf")
+        .args(["script", "-F", "comm,ip,sym", "-i"])
+        .arg(data)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    Some(sample_shares(&String::from_utf8_lossy(&script.stdout)))
+}
+
+/// `perf script` output (one block per sample: the thread's name, then its call
+/// chain) read as the runtime's own threads' samples (named `workerd`, as in
+/// `Worker::runtime_cpu`) and the share of them in each kind of work, by the frames
+/// on their stacks.
+fn sample_shares(script: &str) -> Value {
+    let kinds = [
+        ("wasm_compile", "Runtime_WasmCompileLazy"),
+        ("js_compile", "Runtime_CompileLazy"),
+        ("sqlite", "sqlite3"),
+    ];
+    let samples: Vec<&str> = script
+        .split("\n\n")
+        .filter(|block| block.split_whitespace().next() == Some("workerd"))
+        .collect();
+    let share = |needle: &str| {
+        let hits = samples
+            .iter()
+            .filter(|block| block.contains(needle))
+            .count();
+        100.0 * hits as f64 / samples.len().max(1) as f64
+    };
+    let mut shares = json!({
+        "samples": samples.len(),
+        "cpu_ms": samples.len() as f64 * 1000.0 / f64::from(PERF_HZ),
+    });
+    for (kind, frame) in kinds {
+        shares[format!("{kind}_percent")] = json!(share(frame));
+    }
+    shares
+}
+
 #[derive(Default)]
 struct Figures {
     startup_ms: Vec<f64>,
@@ -172,6 +258,10 @@ struct Figures {
     /// and over its `STEADY_REQUESTS` steady requests: where a request's CPU goes.
     first_top: Value,
     steady_top: Value,
+    /// Per perf-recorded trial, what the runtime was doing ([`sample_shares`]) during
+    /// the first request and during the steady ones.
+    first_perf: Vec<Value>,
+    steady_perf: Vec<Value>,
 }
 
 impl Figures {
@@ -223,6 +313,24 @@ impl Figures {
         self.steady_top = steady["top"].clone();
     }
 
+    fn perf_trial(&mut self, subject: &Subject, origin: &str) {
+        let (worker, _) = subject.start(origin);
+        let data = worker.state_dir.with_file_name("perf.data");
+        let mut shopper = Shopper::new(&worker.url);
+        let pid = worker.runtime_pid();
+        let first = perf_shares(pid, &data, || first_page(&mut shopper, subject));
+        for _ in 0..WARM_REQUESTS {
+            shopper.get(PAGE);
+        }
+        let steady = perf_shares(pid, &data, || {
+            for _ in 0..STEADY_REQUESTS {
+                shopper.get(PAGE);
+            }
+        });
+        self.first_perf.extend(first);
+        self.steady_perf.extend(steady);
+    }
+
     fn report(&self) -> Value {
         json!({
             "startup_ms": spread(&self.startup_ms),
@@ -234,6 +342,8 @@ impl Figures {
             "steady_request_cpu_ms": spread(&self.steady_request_cpu_ms),
             "first_top_self_percent": self.first_top,
             "steady_top_self_percent": self.steady_top,
+            "first_request_perf": self.first_perf,
+            "steady_requests_perf": self.steady_perf,
         })
     }
 }
@@ -253,6 +363,13 @@ fn sizes(path: &PathBuf) -> Value {
 fn main() {
     let trials = env_number("COLD_TRIALS", 10);
     let profiled = env_number("COLD_PROFILED", 5);
+    let recorded = match perf_available() {
+        true => env_number("COLD_PERF", 3),
+        false => {
+            eprintln!("cold: no `perf` here: the compile shares are left out");
+            0
+        }
+    };
     let origin = Origin::start();
     let subjects = [
         Subject {
@@ -268,14 +385,18 @@ fn main() {
         },
     ];
     let mut figures: Vec<Figures> = subjects.iter().map(|_| Figures::default()).collect();
-    for trial in 0..trials.max(profiled) {
-        eprintln!("cold: trial {}/{}", trial + 1, trials.max(profiled));
+    let rounds = trials.max(profiled).max(recorded);
+    for trial in 0..rounds {
+        eprintln!("cold: trial {}/{rounds}", trial + 1);
         for (subject, figures) in subjects.iter().zip(figures.iter_mut()) {
             if trial < trials {
                 figures.timed_trial(subject, &origin.url);
             }
             if trial < profiled {
                 figures.profiled_trial(subject, &origin.url);
+            }
+            if trial < recorded {
+                figures.perf_trial(subject, &origin.url);
             }
         }
     }
@@ -287,6 +408,7 @@ fn main() {
     let mut report = json!({
         "trials": trials,
         "profiled_trials": profiled,
+        "perf_trials": recorded,
         "page": PAGE,
         "wasm": sizes(&worker_root().join("build/index_bg.wasm")),
         "floor_script": sizes(&repo_root().join("benches/floor/index.js")),

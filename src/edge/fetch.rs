@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use futures_util::FutureExt;
 use worker::{Context, Date, Env, Method, Request};
 
 use crate::core::classify::{Classification, LoadedBundle, Reason};
@@ -306,7 +307,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
         ctx.wait_until(models::refresh(env.clone()));
     }
     if req.path().starts_with("/__edgeseg/") {
-        return route_internal(req, &env).await;
+        // A boxed future behind dynamic dispatch, which the compiler cannot inline here:
+        // V8 compiles the worker's own endpoints (admin, dashboard, health, beacon) when
+        // one is first called, not with the first page.
+        return route_internal(req, &env).boxed_local().await;
     }
     let origin = match settings::origin(&env) {
         Ok(origin) => origin,

@@ -10,6 +10,7 @@
 use std::cell::{Cell, RefCell};
 
 use futures_util::lock::Mutex;
+use futures_util::FutureExt;
 use worker::wasm_bindgen::JsValue;
 use worker::{
     console_warn, durable_object, js_sys, Date, DurableObject, Env, Request, Response, Result,
@@ -303,18 +304,21 @@ impl DurableObject for SessionStore {
     async fn fetch(&self, req: Request) -> Result<Response> {
         let _turn = self.turn.lock().await;
         let (method, path) = (req.method(), req.path());
+        // Each operation a boxed future behind dynamic dispatch, which the compiler cannot
+        // inline here: V8 compiles an operation when it is first asked for, not all of
+        // them with the first.
         match Operation::of(&method, &path) {
-            Some(Operation::Apply) => self.apply(req).await,
-            Some(Operation::Beacon) => self.beacon(req).await,
-            Some(Operation::Take) => self.take().await,
-            Some(Operation::Read) => self.read().await,
+            Some(Operation::Apply) => self.apply(req).boxed_local().await,
+            Some(Operation::Beacon) => self.beacon(req).boxed_local().await,
+            Some(Operation::Take) => self.take().boxed_local().await,
+            Some(Operation::Read) => self.read().boxed_local().await,
             Some(Operation::Erase) => {
-                self.erase().await?;
+                self.erase().boxed_local().await?;
                 Response::ok("erased")
             }
             Some(Operation::Ping) => Response::ok("pong"),
-            Some(Operation::Remember) => self.remember(req).await,
-            Some(Operation::Recall) => self.recall(&req).await,
+            Some(Operation::Remember) => self.remember(req).boxed_local().await,
+            Some(Operation::Recall) => self.recall(&req).boxed_local().await,
             None => Response::error(format!("no session operation {method:?} {path}"), 404),
         }
     }

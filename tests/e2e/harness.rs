@@ -449,16 +449,13 @@ id = "edgeseg-local"
         }
     }
 
-    /// CPU time the runtime running the script has spent so far on its own threads:
-    /// the kernel's per-thread accounting (`/proc/PID/task/TID/schedstat`, in
-    /// nanoseconds) of the workerd process that wrangler starts with the inspector, not
-    /// of the one proxying requests to it. V8's background threads (compilation tiers)
-    /// are left out: Cloudflare does not bill a request for them. Linux only. (The
+    /// The process id of the workerd that wrangler starts with the inspector and that
+    /// runs the script (not the one proxying requests to it). Linux only. (The
     /// cold-start bench uses it, not the tests.)
     #[allow(dead_code)]
-    pub fn runtime_cpu(&self) -> Duration {
+    pub fn runtime_pid(&self) -> u32 {
         let group = self.group.child.id().to_string();
-        let runtime = fs::read_dir("/proc")
+        fs::read_dir("/proc")
             .expect("/proc")
             .flatten()
             .map(|entry| entry.path())
@@ -471,8 +468,18 @@ id = "edgeseg-local"
                 let cmdline = String::from_utf8_lossy(&cmdline);
                 in_group && cmdline.contains("workerd") && cmdline.contains("--inspector-addr")
             })
-            .expect("the worker's workerd process");
-        let nanos: u64 = fs::read_dir(runtime.join("task"))
+            .and_then(|proc| proc.file_name()?.to_str()?.parse().ok())
+            .expect("the worker's workerd process")
+    }
+
+    /// CPU time the runtime running the script ([`Worker::runtime_pid`]) has spent so
+    /// far on its own threads: the kernel's per-thread accounting
+    /// (`/proc/PID/task/TID/schedstat`, in nanoseconds). V8's background threads
+    /// (compilation tiers) are left out: Cloudflare does not bill a request for them.
+    #[allow(dead_code)]
+    pub fn runtime_cpu(&self) -> Duration {
+        let tasks = PathBuf::from(format!("/proc/{}/task", self.runtime_pid()));
+        let nanos: u64 = fs::read_dir(tasks)
             .expect("the runtime's threads")
             .flatten()
             .filter(|task| {
