@@ -44,7 +44,8 @@ wasm32_only! {
     /// Runs once per isolate, in the script's startup (global scope), which Cloudflare
     /// does not bill to a request's CPU time: the embedded bundle is verified, its tract
     /// plan built and its golden vectors run here, so a fresh isolate's first request
-    /// pays for none of it.
+    /// does none of that work. (It may still compile the code again: README, "Cold
+    /// start".)
     #[event(start)]
     fn start() {
         run_constructors_once();

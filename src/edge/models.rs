@@ -78,9 +78,8 @@ pub fn embedded() -> Result<Rc<LoadedBundle>> {
 /// Holds the embedded bundle to the check every pushed bundle passes before it serves:
 /// its plan is built and its golden vectors run, once, as the isolate starts. A failure
 /// cannot be rejected (nothing is older to fall back to), so the bundle still serves and
-/// health says why. Running the plan here also means the first shopper of an isolate
-/// does not pay for V8's first compilation of the inference path (wasm functions are
-/// compiled on their first call).
+/// health says why. It runs as the isolate starts, where its CPU is billed to no
+/// request.
 pub fn check_embedded() {
     EMBEDDED_GOLDEN.with(|cell| {
         cell.get_or_init(|| {
