@@ -245,6 +245,13 @@ fn sample_shares(script: &str) -> Value {
     shares
 }
 
+/// `requests` more pages of the shopper's visit.
+fn browse(shopper: &mut Shopper, requests: usize) {
+    for _ in 0..requests {
+        shopper.get(PAGE);
+    }
+}
+
 #[derive(Default)]
 struct Figures {
     startup_ms: Vec<f64>,
@@ -274,9 +281,7 @@ impl Figures {
         first_page(&mut shopper, subject);
         let first = started.elapsed();
         let first_cpu = settled_cpu(&worker) - cpu_before;
-        for _ in 0..WARM_REQUESTS {
-            shopper.get(PAGE);
-        }
+        browse(&mut shopper, WARM_REQUESTS);
         let cpu_before = settled_cpu(&worker);
         let mut steady: Vec<f64> = (0..STEADY_REQUESTS)
             .map(|_| {
@@ -301,14 +306,8 @@ impl Figures {
         let mut profiler = Profiler::attach(worker.inspector_port);
         let mut shopper = Shopper::new(&worker.url);
         let first = profiler.profile(|| first_page(&mut shopper, subject));
-        for _ in 0..WARM_REQUESTS {
-            shopper.get(PAGE);
-        }
-        let steady = profiler.profile(|| {
-            for _ in 0..STEADY_REQUESTS {
-                shopper.get(PAGE);
-            }
-        });
+        browse(&mut shopper, WARM_REQUESTS);
+        let steady = profiler.profile(|| browse(&mut shopper, STEADY_REQUESTS));
         self.first_top = first["top"].clone();
         self.steady_top = steady["top"].clone();
     }
@@ -319,14 +318,8 @@ impl Figures {
         let mut shopper = Shopper::new(&worker.url);
         let pid = worker.runtime_pid();
         let first = perf_shares(pid, &data, || first_page(&mut shopper, subject));
-        for _ in 0..WARM_REQUESTS {
-            shopper.get(PAGE);
-        }
-        let steady = perf_shares(pid, &data, || {
-            for _ in 0..STEADY_REQUESTS {
-                shopper.get(PAGE);
-            }
-        });
+        browse(&mut shopper, WARM_REQUESTS);
+        let steady = perf_shares(pid, &data, || browse(&mut shopper, STEADY_REQUESTS));
         self.first_perf.extend(first);
         self.steady_perf.extend(steady);
     }
