@@ -7,7 +7,7 @@ use edgeseg::core::bundle::{
     self, Bundle, BundleError, BundleFiles, PublisherKey, SignatureStatus, TrustPolicy,
 };
 use edgeseg::core::classify::{classify, LoadedBundle, Reason, TOP_SIGNALS};
-use edgeseg::core::model::{features_from_json, ModelError, TOLERANCE};
+use edgeseg::core::model::{features_from_json, Model, ModelError, Progress, TOLERANCE};
 use serde_json::Value;
 
 #[path = "model/behaviour.rs"]
@@ -55,6 +55,54 @@ fn golden_vectors_match_onnxruntime_within_tolerance() {
     assert!(report.vectors > 0, "the manifest carries golden vectors");
     assert!(report.max_input_diff <= TOLERANCE);
     assert!(report.max_output_diff <= TOLERANCE);
+}
+
+#[test]
+fn a_model_built_stage_by_stage_is_the_model_built_at_once() {
+    let bundle = Bundle::from_dir(model_dir(), &TrustPolicy::unsigned()).expect("verifies");
+    let mut build = Model::build(bundle.manifest(), bundle.model_bytes());
+    let mut stages = Vec::new();
+    let stepped = loop {
+        stages.push(build.next_step());
+        match build
+            .step()
+            .expect("every stage of the shipped model builds")
+        {
+            Progress::More(rest) => build = rest,
+            Progress::Done(model) => break model,
+        }
+    };
+    assert_eq!(
+        stages,
+        [
+            "read the ONNX graph",
+            "infer types",
+            "declutter",
+            "optimise",
+            "build the runnable plan"
+        ]
+    );
+    let at_once = Model::load(bundle.manifest(), bundle.model_bytes()).expect("builds");
+    let width = stepped.plan().width();
+    let rows: Vec<f32> = (0..3 * width).map(|i| (i % 7) as f32 * 0.3).collect();
+    assert_eq!(
+        stepped.plan().run(&rows).expect("runs"),
+        at_once.plan().run(&rows).expect("runs")
+    );
+    let loaded = LoadedBundle::with_model(bundle, Ok(stepped));
+    loaded
+        .verify()
+        .expect("golden vectors hold on the stepped build");
+}
+
+#[test]
+fn a_graph_that_is_not_onnx_fails_at_its_first_stage() {
+    let bundle = Bundle::from_dir(model_dir(), &TrustPolicy::unsigned()).expect("verifies");
+    let build = Model::build(bundle.manifest(), b"not a graph");
+    let Err(error) = build.step() else {
+        panic!("garbage was read as a graph");
+    };
+    assert_eq!(error.code(), "model_load", "{error}");
 }
 
 #[test]

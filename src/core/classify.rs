@@ -132,6 +132,11 @@ impl LoadedBundle {
 
     pub fn new(bundle: Bundle) -> Self {
         let model = Model::load(bundle.manifest(), bundle.model_bytes());
+        LoadedBundle::with_model(bundle, model)
+    }
+
+    /// A bundle with the model built from it elsewhere (step by step: `Model::build`).
+    pub fn with_model(bundle: Bundle, model: Result<Model, ModelError>) -> Self {
         LoadedBundle { bundle, model }
     }
 

@@ -10,7 +10,7 @@ mod plan;
 
 pub use encode::Encoder;
 pub use golden::{features_from_json, features_to_json, GoldenReport, TOLERANCE};
-pub use plan::{Plan, Scores};
+pub use plan::{Plan, PlanBuild, Progress, Scores};
 
 use crate::core::bundle::{GoldenVector, Manifest};
 use crate::core::features::Features;
@@ -107,14 +107,15 @@ impl Model {
     /// Builds the plan from the ONNX bytes the manifest describes (the expensive step:
     /// do it once per isolate / process).
     pub fn load(manifest: &Manifest, onnx: &[u8]) -> Result<Model, ModelError> {
-        let plan = Plan::build(&manifest.model, manifest.segments.len(), onnx)?;
-        Ok(Model {
-            plan,
-            encoder: Encoder::new(&manifest.features),
-            segment_ids: manifest.segment_ids(),
-            version: manifest.version.clone(),
-            golden: manifest.golden.clone(),
-        })
+        Model::build(manifest, onnx).finish()
+    }
+
+    /// The same build, one stage at a time ([`ModelBuild::step`]).
+    pub fn build<'a>(manifest: &'a Manifest, onnx: &'a [u8]) -> ModelBuild<'a> {
+        ModelBuild {
+            manifest,
+            plan: PlanBuild::new(&manifest.model, manifest.segments.len(), onnx),
+        }
     }
 
     pub fn version(&self) -> &str {
@@ -154,5 +155,39 @@ impl Model {
     /// and tract's outputs equal onnxruntime's, both within [`TOLERANCE`].
     pub fn verify_golden(&self) -> Result<GoldenReport, ModelError> {
         golden::verify(self, &self.golden)
+    }
+}
+
+/// A [`Model`] being built: its plan's stages ([`PlanBuild`]), then the rest of the
+/// model from the manifest.
+pub struct ModelBuild<'a> {
+    manifest: &'a Manifest,
+    plan: PlanBuild<'a>,
+}
+
+impl<'a> ModelBuild<'a> {
+    /// What the next step does, for benchmarks and logs.
+    pub fn next_step(&self) -> &'static str {
+        self.plan.next_step()
+    }
+
+    /// Runs one stage of the plan's build; the last one also makes the model.
+    pub fn step(self) -> Result<Progress<Self, Model>, ModelError> {
+        let manifest = self.manifest;
+        Ok(match self.plan.step()? {
+            Progress::More(plan) => Progress::More(ModelBuild { manifest, plan }),
+            Progress::Done(plan) => Progress::Done(Model {
+                plan,
+                encoder: Encoder::new(&manifest.features),
+                segment_ids: manifest.segment_ids(),
+                version: manifest.version.clone(),
+                golden: manifest.golden.clone(),
+            }),
+        })
+    }
+
+    /// Runs every stage left.
+    pub fn finish(self) -> Result<Model, ModelError> {
+        plan::complete(self, ModelBuild::step)
     }
 }

@@ -8,8 +8,9 @@
 //! why. Requests in flight hold their own `Rc` and finish on the model they started with.
 //!
 //! An isolate runs one thing at a time, so the CPU-heavy steps of a swap (signature and
-//! hashes, plan build, golden vectors) run one by one, each only when no request is
-//! being served ([`Serving`]): a request waits at most for one step, never for the swap.
+//! hashes, each stage of the plan build, golden vectors) run one by one, each only when
+//! no request is being served ([`Serving`]): a request waits at most for one step, never
+//! for the swap.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use crate::core::channel::{
 };
 use crate::core::classify::LoadedBundle;
 use crate::core::identity::SessionId;
+use crate::core::model::{Model, Progress};
 use crate::core::page_stats::PageStats;
 
 use super::bindings::{CHANNEL_VAR, KV_BINDING, REFRESH_VAR, TRUSTED_KEYS_VAR};
@@ -36,6 +38,10 @@ const DEFAULT_REFRESH_SECS: f64 = 30.0;
 /// How long a swap step waits for a moment without requests before it runs anyway (an
 /// isolate that is never idle must still swap).
 const IDLE_WAIT_LIMIT_MS: f64 = 2_000.0;
+/// A refresh still under way after this long was cut off (the runtime ends a
+/// `waitUntil` task 30 s after its response) and never reported back: the next request
+/// starts another, or this isolate would never see a new version again.
+const REFRESH_ABANDONED_MS: f64 = 60_000.0;
 
 thread_local! {
     static SERVING: Cell<usize> = const { Cell::new(0) };
@@ -51,7 +57,8 @@ thread_local! {
 struct Registry {
     /// When the pointer was last read (Unix ms); `None` before the first read.
     checked_at: Option<f64>,
-    refreshing: bool,
+    /// When the refresh under way started (Unix ms), if one is.
+    refreshing: Option<f64>,
     pointer: Option<Pointer>,
     /// Verified, plan-built bundles by version.
     loaded: BTreeMap<String, Rc<LoadedBundle>>,
@@ -129,7 +136,10 @@ impl Drop for Serving {
 }
 
 /// Yields to the event loop until no request is being served (or the wait limit passed),
-/// so the next CPU-heavy step of a swap delays no request already under way.
+/// so the next CPU-heavy step of a swap delays no request already under way. It polls
+/// with timers of its own: a waker from the request that ends would resume this task in
+/// that request's context, whose timers the runtime cancels when it ends, and the swap
+/// would hang.
 async fn until_idle() {
     let started = Date::now().as_millis() as f64;
     loop {
@@ -185,9 +195,12 @@ pub fn refresh_due(env: &Env) -> bool {
     let interval = refresh_ms(env);
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
-        let due = !r.refreshing && r.checked_at.is_none_or(|at| now - at >= interval);
+        let under_way = r
+            .refreshing
+            .is_some_and(|started| now - started < REFRESH_ABANDONED_MS);
+        let due = !under_way && r.checked_at.is_none_or(|at| now - at >= interval);
         if due {
-            r.refreshing = true;
+            r.refreshing = Some(now);
         }
         due
     })
@@ -199,7 +212,7 @@ pub async fn refresh(env: Env) {
     let result = refresh_inner(&env).await;
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
-        r.refreshing = false;
+        r.refreshing = None;
         r.checked_at = Some(Date::now().as_millis() as f64);
         r.kv_error = result.err().map(|e| e.detail().to_string());
     });
@@ -329,8 +342,18 @@ async fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBun
             bundle.manifest().version
         )));
     }
-    until_idle().await;
-    let loaded = LoadedBundle::new(bundle);
+    // The plan is built one stage at a time (read, types, declutter, optimise, plan),
+    // each in its own idle moment: no stage is more than a fraction of the build.
+    let mut build = Model::build(bundle.manifest(), bundle.model_bytes());
+    let model = loop {
+        until_idle().await;
+        match build.step() {
+            Ok(Progress::More(rest)) => build = rest,
+            Ok(Progress::Done(model)) => break Ok(model),
+            Err(e) => break Err(e),
+        }
+    };
+    let loaded = LoadedBundle::with_model(bundle, model);
     until_idle().await;
     loaded
         .verify()

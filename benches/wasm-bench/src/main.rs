@@ -10,12 +10,14 @@
 #[path = "../../common/session.rs"]
 mod session;
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use edgeseg::core::bundle::{self, Bundle, TrustPolicy};
 use edgeseg::core::classify::LoadedBundle;
 use edgeseg::core::config::StoreConfig;
 use edgeseg::core::flow;
+use edgeseg::core::model::{Model, Progress};
 
 const LOADS: usize = 15;
 const REQUESTS: usize = 3000;
@@ -48,14 +50,28 @@ fn main() {
     // One isolate's start, step by step: the bundle's hashes (and a signature when
     // published), the tract plan build, the golden-vector check.
     let (mut verify, mut plan, mut golden) = (Vec::new(), Vec::new(), Vec::new());
+    // Each stage of the plan build, as the edge runs them in separate idle moments.
+    let mut stages: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     for _ in 0..LOADS {
         let (checked, us) = time_us(|| {
             Bundle::from_files(bundle::embedded(), &TrustPolicy::unsigned())
                 .expect("the embedded bundle verifies")
         });
         verify.push(us);
-        let (loaded, us) = time_us(|| LoadedBundle::new(checked));
-        plan.push(us);
+        let mut build = Model::build(checked.manifest(), checked.model_bytes());
+        let mut whole = 0.0;
+        let model = loop {
+            let stage = build.next_step();
+            let (progress, us) = time_us(|| build.step().expect("the embedded model builds"));
+            stages.entry(stage).or_default().push(us);
+            whole += us;
+            match progress {
+                Progress::More(rest) => build = rest,
+                Progress::Done(model) => break model,
+            }
+        };
+        plan.push(whole);
+        let loaded = LoadedBundle::with_model(checked, Ok(model));
         let (report, us) = time_us(|| loaded.verify());
         report.expect("golden vectors pass");
         golden.push(us);
@@ -82,6 +98,10 @@ fn main() {
         "runtime": "wasm32-wasip1 in V8 (node WASI)",
         "bundle_verify_us": first_and_rest(&verify),
         "plan_build_us": first_and_rest(&plan),
+        "plan_build_stages_us": stages
+            .iter()
+            .map(|(stage, samples)| (stage.to_string(), first_and_rest(samples)))
+            .collect::<serde_json::Map<_, _>>(),
         "golden_check_us": first_and_rest(&golden),
         "request_features_model_explanation_rules_us": first_and_rest(&requests),
         "segment": segment,

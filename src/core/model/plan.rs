@@ -34,82 +34,181 @@ impl Scores {
     }
 }
 
-impl Plan {
-    /// Loads the graph, checks its tensor names and widths against the manifest, and
-    /// optimises it once.
-    pub fn build(spec: &ModelSpec, segments: usize, onnx: &[u8]) -> Result<Plan, ModelError> {
-        let tract = |stage: &'static str| {
-            move |e: TractError| ModelError::Tract {
-                stage,
-                message: format!("{e:#}"),
+/// What one step of a build left: more to do, or the result.
+pub enum Progress<B, T> {
+    More(B),
+    Done(T),
+}
+
+/// Runs `step` from `build` until it is done.
+pub(super) fn complete<B, T>(
+    mut build: B,
+    step: fn(B) -> Result<Progress<B, T>, ModelError>,
+) -> Result<T, ModelError> {
+    loop {
+        match step(build)? {
+            Progress::More(rest) => build = rest,
+            Progress::Done(done) => return Ok(done),
+        }
+    }
+}
+
+/// A plan built one stage at a time ([`PlanBuild::step`]): an isolate that serves
+/// requests on its one thread lets them in between stages, so none waits for a whole
+/// build (the edge swapping a bundle in). [`Plan::build`] runs every stage at once.
+pub struct PlanBuild<'a> {
+    spec: &'a ModelSpec,
+    segments: usize,
+    stage: Stage<'a>,
+}
+
+/// Where a build is: each variant holds what the next step starts from.
+enum Stage<'a> {
+    Onnx(&'a [u8]),
+    Inference(InferenceModel),
+    Typed(TypedModel),
+    Decluttered(TypedModel),
+    Optimised(TypedModel),
+}
+
+fn tract(stage: &'static str) -> impl Fn(TractError) -> ModelError {
+    move |e: TractError| ModelError::Tract {
+        stage,
+        message: format!("{e:#}"),
+    }
+}
+
+impl<'a> PlanBuild<'a> {
+    pub fn new(spec: &'a ModelSpec, segments: usize, onnx: &'a [u8]) -> Self {
+        PlanBuild {
+            spec,
+            segments,
+            stage: Stage::Onnx(onnx),
+        }
+    }
+
+    /// What the next step does, for benchmarks and logs.
+    pub fn next_step(&self) -> &'static str {
+        match self.stage {
+            Stage::Onnx(_) => "read the ONNX graph",
+            Stage::Inference(_) => "infer types",
+            Stage::Typed(_) => "declutter",
+            Stage::Decluttered(_) => "optimise",
+            Stage::Optimised(_) => "build the runnable plan",
+        }
+    }
+
+    /// Runs one stage.
+    pub fn step(self) -> Result<Progress<Self, Plan>, ModelError> {
+        let PlanBuild {
+            spec,
+            segments,
+            stage,
+        } = self;
+        let stage = match stage {
+            Stage::Onnx(onnx) => Stage::Inference(read_graph(spec, onnx)?),
+            Stage::Inference(model) => {
+                Stage::Typed(model.into_typed().map_err(tract("inferring types"))?)
+            }
+            Stage::Typed(model) => Stage::Decluttered(
+                model
+                    .into_decluttered()
+                    .map_err(tract("optimising the graph"))?,
+            ),
+            Stage::Decluttered(mut model) => {
+                model.optimize().map_err(tract("optimising the graph"))?;
+                check_output_width(&model, 0, &spec.intent_output, 1)?;
+                check_output_width(&model, 1, &spec.segment_output, segments)?;
+                Stage::Optimised(model)
+            }
+            Stage::Optimised(model) => {
+                let runnable = model.into_runnable().map_err(tract("building the plan"))?;
+                return Ok(Progress::Done(Plan {
+                    runnable,
+                    width: spec.width,
+                    segments,
+                }));
             }
         };
-        let framework = operators::framework();
-        let proto = framework
-            .proto_model_for_read(&mut std::io::Cursor::new(onnx))
-            .map_err(tract("reading the ONNX graph"))?;
-        let graph = proto.graph.as_ref();
-        if let Some(operator) = graph.and_then(operators::first_unsupported) {
-            return Err(ModelError::Operator {
-                operator: operator.to_string(),
-                supported: operators::supported(),
-            });
-        }
-        let mut model = framework
-            .model_for_proto_model(&proto)
-            .map_err(tract("reading the ONNX graph"))?;
-
-        let inputs: Vec<String> = model
-            .input_outlets()
-            .map_err(tract("listing inputs"))?
-            .iter()
-            .map(|o| model.node(o.node).name.clone())
-            .collect();
-        if inputs != [spec.input.as_str()] {
-            return Err(ModelError::Input {
-                expected: spec.input.clone(),
-                found: inputs,
-            });
-        }
-        check_declared_width(&model, spec.width)?;
-
-        let outputs: Vec<String> = model
-            .output_outlets()
-            .map_err(tract("listing outputs"))?
-            .iter()
-            .map(|o| {
-                model
-                    .outlet_label(*o)
-                    .map_or_else(|| model.node(o.node).name.clone(), str::to_string)
-            })
-            .collect();
-        for wanted in [&spec.intent_output, &spec.segment_output] {
-            if !outputs.contains(wanted) {
-                return Err(ModelError::Output {
-                    expected: wanted.clone(),
-                    found: outputs,
-                });
-            }
-        }
-        model
-            .select_outputs_by_name([&spec.intent_output, &spec.segment_output])
-            .map_err(tract("selecting outputs"))?;
-
-        let batch = model.sym("N");
-        model
-            .set_input_fact(0, f32::fact([batch.to_dim(), spec.width.to_dim()]).into())
-            .map_err(tract("setting the input shape"))?;
-        let typed = model
-            .into_optimized()
-            .map_err(tract("optimising the graph"))?;
-        check_output_width(&typed, 0, &spec.intent_output, 1)?;
-        check_output_width(&typed, 1, &spec.segment_output, segments)?;
-        let runnable = typed.into_runnable().map_err(tract("building the plan"))?;
-        Ok(Plan {
-            runnable,
-            width: spec.width,
+        Ok(Progress::More(PlanBuild {
+            spec,
             segments,
+            stage,
+        }))
+    }
+
+    /// Runs every stage left.
+    pub fn finish(self) -> Result<Plan, ModelError> {
+        complete(self, PlanBuild::step)
+    }
+}
+
+/// The graph, checked against the manifest (operators, input, width, outputs), its
+/// outputs selected and its input `[N, width]`.
+fn read_graph(spec: &ModelSpec, onnx: &[u8]) -> Result<InferenceModel, ModelError> {
+    let framework = operators::framework();
+    let proto = framework
+        .proto_model_for_read(&mut std::io::Cursor::new(onnx))
+        .map_err(tract("reading the ONNX graph"))?;
+    let graph = proto.graph.as_ref();
+    if let Some(operator) = graph.and_then(operators::first_unsupported) {
+        return Err(ModelError::Operator {
+            operator: operator.to_string(),
+            supported: operators::supported(),
+        });
+    }
+    let mut model = framework
+        .model_for_proto_model(&proto)
+        .map_err(tract("reading the ONNX graph"))?;
+
+    let inputs: Vec<String> = model
+        .input_outlets()
+        .map_err(tract("listing inputs"))?
+        .iter()
+        .map(|o| model.node(o.node).name.clone())
+        .collect();
+    if inputs != [spec.input.as_str()] {
+        return Err(ModelError::Input {
+            expected: spec.input.clone(),
+            found: inputs,
+        });
+    }
+    check_declared_width(&model, spec.width)?;
+
+    let outputs: Vec<String> = model
+        .output_outlets()
+        .map_err(tract("listing outputs"))?
+        .iter()
+        .map(|o| {
+            model
+                .outlet_label(*o)
+                .map_or_else(|| model.node(o.node).name.clone(), str::to_string)
         })
+        .collect();
+    for wanted in [&spec.intent_output, &spec.segment_output] {
+        if !outputs.contains(wanted) {
+            return Err(ModelError::Output {
+                expected: wanted.clone(),
+                found: outputs,
+            });
+        }
+    }
+    model
+        .select_outputs_by_name([&spec.intent_output, &spec.segment_output])
+        .map_err(tract("selecting outputs"))?;
+
+    let batch = model.sym("N");
+    model
+        .set_input_fact(0, f32::fact([batch.to_dim(), spec.width.to_dim()]).into())
+        .map_err(tract("setting the input shape"))?;
+    Ok(model)
+}
+
+impl Plan {
+    /// Loads the graph, checks its tensor names and widths against the manifest, and
+    /// optimises it once: every stage of a [`PlanBuild`].
+    pub fn build(spec: &ModelSpec, segments: usize, onnx: &[u8]) -> Result<Plan, ModelError> {
+        PlanBuild::new(spec, segments, onnx).finish()
     }
 
     pub fn width(&self) -> usize {
