@@ -210,6 +210,23 @@ pub fn bundle_key(version: &str, file: &str) -> String {
     format!("bundles/{version}/{file}")
 }
 
+/// A refresh of the pointer still under way after this long was cut off (the runtime
+/// ends background work 30 s after its response) and will never report back.
+pub const REFRESH_ABANDONED_MS: f64 = 60_000.0;
+
+/// Whether an isolate re-reads its channel pointer now (times in Unix ms): not while a
+/// refresh is under way, unless that one was cut off (else the isolate would never see
+/// a new version again), and not sooner than `interval_ms` after the last read.
+pub fn refresh_due(
+    now_ms: f64,
+    last_read_ms: Option<f64>,
+    under_way_since_ms: Option<f64>,
+    interval_ms: f64,
+) -> bool {
+    let under_way = under_way_since_ms.is_some_and(|since| now_ms - since < REFRESH_ABANDONED_MS);
+    !under_way && last_read_ms.is_none_or(|at| now_ms - at >= interval_ms)
+}
+
 /// The prefix under which audit records are listed, oldest first.
 pub const AUDIT_PREFIX: &str = "audit/";
 
@@ -297,6 +314,33 @@ mod tests {
 
     fn sid(i: u32) -> SessionId {
         SessionId::parse(&format!("{i:032x}")).unwrap()
+    }
+
+    #[test]
+    fn a_refresh_is_due_after_its_interval_but_never_beside_one_under_way() {
+        let interval = 30_000.0;
+        assert!(
+            refresh_due(1_000.0, None, None, interval),
+            "the first request reads it"
+        );
+        assert!(!refresh_due(40_000.0, Some(20_000.0), None, interval));
+        assert!(refresh_due(50_000.0, Some(20_000.0), None, interval));
+        assert!(!refresh_due(50_000.0, Some(0.0), Some(45_000.0), interval));
+    }
+
+    #[test]
+    fn a_refresh_cut_off_by_the_runtime_does_not_stop_refreshing_for_good() {
+        let started = 10_000.0;
+        let interval = 30_000.0;
+        let just_before = started + REFRESH_ABANDONED_MS - 1.0;
+        assert!(!refresh_due(
+            just_before,
+            Some(0.0),
+            Some(started),
+            interval
+        ));
+        let after = started + REFRESH_ABANDONED_MS;
+        assert!(refresh_due(after, Some(0.0), Some(started), interval));
     }
 
     #[test]

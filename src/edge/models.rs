@@ -38,10 +38,6 @@ const DEFAULT_REFRESH_SECS: f64 = 30.0;
 /// How long a swap step waits for a moment without requests before it runs anyway (an
 /// isolate that is never idle must still swap).
 const IDLE_WAIT_LIMIT_MS: f64 = 2_000.0;
-/// A refresh still under way after this long was cut off (the runtime ends a
-/// `waitUntil` task 30 s after its response) and never reported back: the next request
-/// starts another, or this isolate would never see a new version again.
-const REFRESH_ABANDONED_MS: f64 = 60_000.0;
 
 thread_local! {
     static SERVING: Cell<usize> = const { Cell::new(0) };
@@ -195,10 +191,7 @@ pub fn refresh_due(env: &Env) -> bool {
     let interval = refresh_ms(env);
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
-        let under_way = r
-            .refreshing
-            .is_some_and(|started| now - started < REFRESH_ABANDONED_MS);
-        let due = !under_way && r.checked_at.is_none_or(|at| now - at >= interval);
+        let due = crate::core::channel::refresh_due(now, r.checked_at, r.refreshing, interval);
         if due {
             r.refreshing = Some(now);
         }
