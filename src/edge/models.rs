@@ -336,7 +336,7 @@ async fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBun
         )));
     }
     // The plan is built one stage at a time (read, types, declutter, optimise, plan),
-    // each in its own idle moment: no stage is more than a fraction of the build.
+    // each in its own idle moment; optimise is most of the build (README, Performance).
     let mut build = Model::build(bundle.manifest(), bundle.model_bytes());
     let model = loop {
         until_idle().await;
