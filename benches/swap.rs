@@ -86,7 +86,6 @@ fn main() {
         // command's own processes end first, then browse until the new version answers.
         std::thread::sleep(SETTLE);
         let changed = Instant::now();
-        let mut worst: f64 = 0.0;
         let mut before: f64 = 0.0;
         let mut requests = 0;
         loop {
@@ -96,16 +95,14 @@ fn main() {
             let took = started.elapsed().as_secs_f64() * 1000.0;
             if model_version(&page) != version {
                 before = before.max(took);
-            }
-            worst = worst.max(took);
-            if model_version(&page) == version {
+            } else {
                 first_on_new.push(took);
                 worst_before_switch.push(before);
+                worst_during.push(before.max(took));
                 requests_per_swap.push(requests);
                 to_serving.push(changed.elapsed().as_secs_f64() * 1000.0);
                 from_publish.push(publish_started.elapsed().as_secs_f64() * 1000.0);
                 publish_took.push((changed - publish_started).as_secs_f64() * 1000.0);
-                worst_during.push(worst);
                 break;
             }
             assert!(

@@ -10,7 +10,9 @@ mod plan;
 
 pub use encode::Encoder;
 pub use golden::{features_from_json, features_to_json, GoldenReport, TOLERANCE};
-pub use plan::{Plan, PlanBuild, Progress, Scores};
+pub use plan::{Plan, Progress, Scores};
+
+use plan::PlanBuild;
 
 use crate::core::bundle::{GoldenVector, Manifest};
 use crate::core::features::Features;
@@ -158,8 +160,8 @@ impl Model {
     }
 }
 
-/// A [`Model`] being built: its plan's stages ([`PlanBuild`]), then the rest of the
-/// model from the manifest.
+/// A [`Model`] being built: its plan's stages (read, types, declutter, optimise,
+/// runnable plan), then the rest of the model from the manifest.
 pub struct ModelBuild<'a> {
     manifest: &'a Manifest,
     plan: PlanBuild<'a>,
@@ -187,7 +189,12 @@ impl<'a> ModelBuild<'a> {
     }
 
     /// Runs every stage left.
-    pub fn finish(self) -> Result<Model, ModelError> {
-        plan::complete(self, ModelBuild::step)
+    pub fn finish(mut self) -> Result<Model, ModelError> {
+        loop {
+            match self.step()? {
+                Progress::More(rest) => self = rest,
+                Progress::Done(model) => return Ok(model),
+            }
+        }
     }
 }

@@ -40,22 +40,9 @@ pub enum Progress<B, T> {
     Done(T),
 }
 
-/// Runs `step` from `build` until it is done.
-pub(super) fn complete<B, T>(
-    mut build: B,
-    step: fn(B) -> Result<Progress<B, T>, ModelError>,
-) -> Result<T, ModelError> {
-    loop {
-        match step(build)? {
-            Progress::More(rest) => build = rest,
-            Progress::Done(done) => return Ok(done),
-        }
-    }
-}
-
 /// A plan built one stage at a time ([`PlanBuild::step`]): an isolate that serves
 /// requests on its one thread lets them in between stages, so none waits for a whole
-/// build (the edge swapping a bundle in). [`Plan::build`] runs every stage at once.
+/// build (the edge swapping a bundle in). `Model::load` runs every stage at once.
 pub struct PlanBuild<'a> {
     spec: &'a ModelSpec,
     segments: usize,
@@ -136,11 +123,6 @@ impl<'a> PlanBuild<'a> {
             stage,
         }))
     }
-
-    /// Runs every stage left.
-    pub fn finish(self) -> Result<Plan, ModelError> {
-        complete(self, PlanBuild::step)
-    }
 }
 
 /// The graph, checked against the manifest (operators, input, width, outputs), its
@@ -205,12 +187,6 @@ fn read_graph(spec: &ModelSpec, onnx: &[u8]) -> Result<InferenceModel, ModelErro
 }
 
 impl Plan {
-    /// Loads the graph, checks its tensor names and widths against the manifest, and
-    /// optimises it once: every stage of a [`PlanBuild`].
-    pub fn build(spec: &ModelSpec, segments: usize, onnx: &[u8]) -> Result<Plan, ModelError> {
-        PlanBuild::new(spec, segments, onnx).finish()
-    }
-
     pub fn width(&self) -> usize {
         self.width
     }
