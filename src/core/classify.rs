@@ -4,6 +4,8 @@
 //! with [`Reason`]; everything that explains a classification travels in this struct
 //! so that `headers` can render it without knowing where it came from.
 
+use serde::{Deserialize, Serialize};
+
 use crate::core::bundle::{Bundle, BundleError, BundleFiles, TrustPolicy};
 use crate::core::features::Features;
 use crate::core::model::{Attribution, GoldenReport, Model, ModelError};
@@ -11,7 +13,7 @@ use crate::core::rules::SegmentMatch;
 use crate::core::signals::Untracked;
 
 /// Why the headers say what they say, in the spirit of OpenFeature's resolution reasons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reason {
     /// The intent model classified the session (rules are evaluated beside it).
     Model,
@@ -41,8 +43,9 @@ impl Reason {
     }
 }
 
-/// Everything the worker attaches to a request, before it becomes header text.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything the worker attaches to a request, before it becomes header text. It
+/// travels as JSON from the session object that classifies to the worker that counts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
     pub reason: Reason,
     /// Segment id (an RFC 9651 token): the AI segment, or the top rule segment.

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::core::calendar::{month_label, special_day, CivilDate};
 use crate::core::config::{PageType, StoreConfig};
 use crate::core::page_stats::PageStats;
@@ -12,7 +14,7 @@ use crate::core::session::{SessionState, MAX_CATEGORIES, MAX_PRODUCTS};
 use crate::core::signals::{Device, TrafficSource};
 
 /// One field's value as the rules and the model see it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Observed {
     Num(f64),
     Label(String),
@@ -124,7 +126,8 @@ pub fn field_kind(name: &str) -> Option<Kind> {
 
 /// A session's fields by name. Built by `compute` at the edge, or from explicit values
 /// (the CLI's `classify --features`, the golden vectors, tests).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Features {
     values: BTreeMap<String, Observed>,
 }

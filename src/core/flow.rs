@@ -1,8 +1,10 @@
-//! The worker's per-request flow as I/O-free steps: [`prepare`] before the one
-//! session-state round trip, [`record`] inside it (the session object), [`conclude`]
-//! after it. The worker, `edgeseg classify`, `replay` and `eval`, the benches and the
+//! The worker's per-request flow as I/O-free steps: [`prepare`] in the worker before the
+//! one session-object round trip, then [`record`], [`conclude`] and [`training_entry`]
+//! inside it, in the session object, where the state is. The worker, `edgeseg classify`, `replay` and `eval`, the benches and the
 //! tests all call these, so a feature row computed offline is the row the worker
 //! classified on. [`Replay`] strings them together for a recorded visit.
+
+use serde::{Deserialize, Serialize};
 
 use crate::core::beacon::{parse_beacon, BeaconError};
 use crate::core::classify::{Classification, LoadedBundle, Reason};
@@ -115,7 +117,7 @@ pub fn page_type(events: &[Event]) -> Option<&'static str> {
 /// lift's control group and needs the segment it would have had. The conclusion's own
 /// row is reused when it has one, so the recorded row is the one classified on.
 pub fn training_entry(
-    request: &RequestInfo,
+    request: &TrailRequest,
     page_type: Option<&str>,
     state: &SessionState,
     config: &StoreConfig,
@@ -144,6 +146,26 @@ pub fn training_entry(
     );
     entry.order = config.records.is_order(&request.path);
     entry
+}
+
+/// What a trail entry records of its request; the worker sends it to the session object,
+/// which writes the entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrailRequest {
+    pub now_ms: i64,
+    pub method: String,
+    /// The path; the entry never keeps a query string.
+    pub path: String,
+}
+
+impl From<&RequestInfo> for TrailRequest {
+    fn from(request: &RequestInfo) -> Self {
+        TrailRequest {
+            now_ms: request.now_ms,
+            method: request.method.clone(),
+            path: request.path.clone(),
+        }
+    }
 }
 
 /// One visitor's recorded requests and beacons, replayed through [`prepare`] and

@@ -282,8 +282,9 @@ fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on()
         let held = conclude(&state, request.now_ms, &config, &loaded, true, &none);
         assert_eq!(held.classification.reason, Reason::Holdout);
         let kind = page_type(&events);
-        let personalised = training_entry(&request, kind, &state, &config, &loaded, &shown);
-        let holdout = training_entry(&request, kind, &state, &config, &loaded, &held);
+        let line = (&request).into();
+        let personalised = training_entry(&line, kind, &state, &config, &loaded, &shown);
+        let holdout = training_entry(&line, kind, &state, &config, &loaded, &held);
         assert_eq!(personalised.features, holdout.features, "{path}");
         assert_eq!(personalised.verdict.segment, holdout.verdict.segment);
         assert!(holdout.verdict.holdout && !personalised.verdict.holdout);
@@ -297,4 +298,54 @@ fn a_holdout_request_is_recorded_with_the_row_it_would_have_been_classified_on()
     assert_eq!(record.requests[1].page_type.as_deref(), Some("product"));
     let bytes = to_jsonl_gz(std::slice::from_ref(&record)).expect("gzip");
     assert_eq!(from_jsonl_gz(&bytes).expect("reads back"), vec![record]);
+}
+
+/// The session object classifies and the worker counts what it answered: the
+/// classification and the feature row cross as JSON and must come back as they left,
+/// or the live aggregates and drift would count something else than was decided.
+#[test]
+fn a_conclusion_crosses_from_the_session_object_to_the_worker_unchanged() {
+    use crate::core::classify::LoadedBundle;
+    use crate::core::features::Features;
+    use crate::core::flow::conclude;
+    use crate::core::traits::Traits;
+
+    let loaded = LoadedBundle::embedded().expect("the embedded bundle loads");
+    let config = StoreConfig::default_store();
+    let mut state = SessionState::default();
+    let mut traits = Traits::default();
+    traits.insert("tier", Observed::Label("gold".into()));
+    traits.insert("orders", Observed::Num(0.1 + 0.2));
+    let paths = ["/", "/search?q=shoes", "/product/7", "/cart", "/checkout"];
+    for (i, path) in paths.iter().enumerate() {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let request = RequestInfo {
+            method: "GET".into(),
+            path: path.to_string(),
+            query: query.to_string(),
+            user_agent: Some(UA.into()),
+            now_ms: T0 + 37_123 * i as i64,
+            ..RequestInfo::default()
+        };
+        let Prepared::Track(events) = prepare(&request, None, None, &config) else {
+            panic!("{path} is tracked");
+        };
+        record(
+            &mut state,
+            &events,
+            request.now_ms,
+            &config,
+            loaded.bundle().page_stats(),
+        );
+        let concluded = conclude(&state, request.now_ms, &config, &loaded, false, &traits);
+        let features = concluded.features.expect("a row outside the holdout");
+        assert!(concluded.classification.intent.is_some(), "the model ran");
+
+        let text = serde_json::to_string(&concluded.classification).expect("serialises");
+        let back: Classification = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, concluded.classification, "{path}");
+        let text = serde_json::to_string(&features).expect("serialises");
+        let back: Features = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, features, "{path}");
+    }
 }

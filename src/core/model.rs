@@ -14,11 +14,13 @@ pub use plan::{Plan, Progress, Scores};
 
 use plan::PlanBuild;
 
+use serde::{Deserialize, Serialize};
+
 use crate::core::bundle::{GoldenVector, Manifest};
 use crate::core::features::Features;
 
 /// One signal's contribution to the intent score, signed, with the observed value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attribution {
     /// Feature name (a `features` field name, e.g. `product_related_duration`).
     pub feature: String,

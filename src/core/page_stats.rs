@@ -94,24 +94,6 @@ impl PageStats {
         Ok(stats)
     }
 
-    /// The part of the table that the given paths can reach: the default, every page
-    /// type, and only those paths' own entries. What the worker sends to the session's
-    /// Durable Object with a request's events, so counting and classifying use one table
-    /// (the classifying bundle's) without shipping a store's whole path list each time.
-    pub fn slice_for<'a>(&self, paths: impl IntoIterator<Item = &'a str>) -> PageStats {
-        let paths = paths
-            .into_iter()
-            .filter_map(|path| self.paths.get(path).map(|stat| (path.to_string(), *stat)))
-            .collect();
-        PageStats {
-            version: self.version.clone(),
-            source: None,
-            default: self.default,
-            page_types: self.page_types.clone(),
-            paths,
-        }
-    }
-
     /// The stats of one page: its path entry, else its page type's, else the default.
     pub fn lookup(&self, path: &str, page_type: PageType) -> PageStat {
         self.paths
@@ -124,26 +106,6 @@ impl PageStats {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_slice_answers_like_the_whole_table_for_its_paths() {
-        let text = r#"{"default":{"bounce_rate":0.1,"exit_rate":0.2,"page_value":0.0},
-            "page_types":{"product":{"bounce_rate":0.01,"exit_rate":0.03,"page_value":4.0}},
-            "paths":{"/product/42":{"bounce_rate":0.0,"exit_rate":0.02,"page_value":12.0},
-                     "/product/7":{"bounce_rate":0.0,"exit_rate":0.02,"page_value":9.0}}}"#;
-        let stats = PageStats::from_json(text).unwrap();
-        let slice = stats.slice_for(["/product/42", "/cart"]);
-        assert_eq!(slice.paths.len(), 1);
-        for (path, page_type) in [
-            ("/product/42", PageType::Product),
-            ("/product/9", PageType::Product),
-            ("/cart", PageType::Cart),
-        ] {
-            assert_eq!(slice.lookup(path, page_type), stats.lookup(path, page_type));
-        }
-        let text = serde_json::to_string(&slice).unwrap();
-        assert_eq!(PageStats::from_json(&text).unwrap(), slice);
-    }
-
     use super::*;
 
     const SAMPLE: &str = r#"{ "version": "2026.11.21-1", "source": "test",

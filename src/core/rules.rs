@@ -5,6 +5,7 @@
 //! so that a typo fails at deploy time with the segment and field named, never silently
 //! at request time.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -12,7 +13,7 @@ use crate::core::features::{field_kind, Features, Kind, Observed};
 use crate::core::traits::{self, TraitSchema, FIELD_PREFIX};
 
 /// A segment whose every condition held, with the conditions and observed values.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentMatch {
     pub id: String,
     pub name: String,

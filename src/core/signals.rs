@@ -110,7 +110,7 @@ pub fn is_tracked(req: &RequestInfo, config: &StoreConfig) -> bool {
 
 /// Why a request is deliberately left untracked: nothing is counted or stored, and the
 /// origin is told why (`edgeseg-reason: UNTRACKED;why=<token>`, contract section 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Untracked {
     /// A crawler, monitor, headless browser or HTTP library.
     Bot,

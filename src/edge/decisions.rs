@@ -1,6 +1,6 @@
-//! The decision log's shell side: a classification id for a tracked response (its record
-//! is kept in the shopper's session object after the response: `sessions::remember`),
-//! and the admin's `GET /__edgeseg/admin/explain/{id}`. The record itself is the core's
+//! The decision log's shell side: a classification id for a tracked response (the
+//! session object that classifies keeps its record in the same write as the state), and
+//! the admin's `GET /__edgeseg/admin/explain/{id}`. The record itself is the core's
 //! (`crate::core::decision_log`).
 
 use worker::{Env, Request, RequestInit};
@@ -14,16 +14,12 @@ use super::session_protocol::Operation;
 /// Query parameter of [`Operation::Recall`].
 pub const KEY_PARAM: &str = "key";
 
-/// A fresh id for a decision of the session object `object`: the object's platform id
-/// (so the admin endpoint finds it without knowing the session) and 6 random bytes.
-pub fn new_id(env: &Env, object: &str) -> Result<DecisionId> {
-    let object_id = env
-        .durable_object(SESSIONS_BINDING)?
-        .id_from_name(object)?
-        .to_string();
+/// A fresh id for a decision of the session object whose platform id is `object_id` (so
+/// the admin endpoint finds it without knowing the session): that id and 6 random bytes.
+pub fn new_id(object_id: &str) -> Result<DecisionId> {
     let mut key = [0u8; 6];
     getrandom::fill(&mut key).map_err(|e| Code::SessionId.because(e))?;
-    Ok(DecisionId::new(&object_id, &key))
+    Ok(DecisionId::new(object_id, &key))
 }
 
 /// The record of `id` as JSON text, `None` when the object does not have it (any more).

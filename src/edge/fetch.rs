@@ -9,25 +9,23 @@ use futures_util::FutureExt;
 use worker::{Context, Date, Env, Method, Request};
 
 use crate::core::classify::{Classification, LoadedBundle, Reason};
-use crate::core::decision_log::DecisionRecord;
 use crate::core::features::Features;
 use crate::core::flow;
-use crate::core::headers::{self, render, render_with_id};
-use crate::core::records::{settings::parse_order_value, RequestEntry};
+use crate::core::headers::{self, render};
 use crate::core::identity::{
-    customer_clear_cookie, customer_set_cookie, in_holdout, is_logout,
-    proven_customer_key, session_id, SessionId, SESSION_COOKIE,
+    customer_clear_cookie, customer_set_cookie, in_holdout, is_logout, proven_customer_key,
+    session_id, SessionId, SESSION_COOKIE,
 };
+use crate::core::records::{settings::parse_order_value, RequestEntry};
 use crate::core::signals::{RequestInfo, Untracked};
 use crate::core::stats::Observation;
 use crate::core::traits::Traits;
 
 use super::error::{Code, Error};
-use super::session_protocol::Remembered;
+use super::session_protocol::{ApplyRequest, Decided};
 use super::settings::{self, Settings};
 use super::{
-    admin, beacon, dashboard, decisions, failures, health, models, proxy, records, respond, sessions,
-    stats, traits,
+    admin, beacon, dashboard, failures, health, models, proxy, respond, sessions, stats, traits,
 };
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
@@ -37,7 +35,7 @@ const FORM_READ_LIMIT: usize = 4096;
 #[derive(Default)]
 struct Decision {
     /// `edgeseg-*` headers for the origin and the client; empty for untracked requests.
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(String, String)>,
     set_cookies: Vec<String>,
     /// Present when the shopper consented and the config loaded: the response may teach
     /// us a customer id, or log the customer out.
@@ -46,10 +44,9 @@ struct Decision {
     logout: bool,
     /// What the live aggregates count; absent for untracked requests.
     counted: Option<Counted>,
-    /// The decision record to keep in the session object after the response.
-    record: Option<(String, DecisionRecord)>,
-    /// The training-record entry to add to the visit's trail after the response.
-    trail: Option<(String, RequestEntry)>,
+    /// An order page's trail entry, for its object, waiting for the order's value in
+    /// the origin's response.
+    awaiting_response: Option<(String, RequestEntry)>,
 }
 
 /// A tracked request as the live aggregates see it.
@@ -60,10 +57,17 @@ struct Counted {
     bundle: Option<Rc<LoadedBundle>>,
 }
 
+fn owned(headers: Vec<(&str, String)>) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+}
+
 impl Decision {
     fn said(classification: &Classification) -> Self {
         Decision {
-            headers: render(classification),
+            headers: owned(render(classification)),
             counted: Some(Counted {
                 classification: classification.clone(),
                 features: None,
@@ -76,48 +80,42 @@ impl Decision {
     /// A request deliberately left alone: the origin learns why; nothing is counted.
     fn untracked(why: Untracked) -> Self {
         Decision {
-            headers: render(&Classification::bare(Reason::Untracked(why))),
+            headers: owned(render(&Classification::bare(Reason::Untracked(why)))),
             ..Decision::default()
         }
     }
 
-    /// A classified request: its headers carry a classification id whose record is kept
-    /// (without an id, only the record is lost).
-    fn classified(
-        env: &Env,
-        object: String,
-        now_ms: i64,
-        classification: Classification,
-        features: Features,
-        bundle: Rc<LoadedBundle>,
-    ) -> Self {
-        let mut decision = Decision::said(&classification);
-        if let Ok(id) = decisions::new_id(env, &object) {
-            decision.headers = render_with_id(&classification, &id.to_string());
-            let record =
-                DecisionRecord::new(&id, now_ms, &classification, &features, &decision.headers);
-            decision.record = Some((object, record));
+    /// What the session object `object` decided, classifying with (a copy of) `bundle`.
+    fn decided(object: String, decided: Decided, bundle: Rc<LoadedBundle>) -> Self {
+        Decision {
+            headers: decided.headers,
+            counted: Some(Counted {
+                classification: decided.classification,
+                features: decided.features,
+                bundle: Some(bundle),
+            }),
+            awaiting_response: decided.awaiting_response.map(|entry| (object, entry)),
+            ..Decision::default()
         }
-        decision.counted = Some(Counted {
-            classification,
-            features: Some(features),
-            bundle: Some(bundle),
-        });
-        decision
     }
 
-    /// What the session object keeps of this request after the response: the decision
-    /// record and the trail entry (with the order value the response names), both for
-    /// the same object, in one round trip.
-    fn remembered(self, response: &web_sys::Response) -> Option<(String, Remembered)> {
-        let settings = self.may_store.as_deref();
-        let (from_record, decision) = self.record.unzip();
-        let (from_trail, entry) = self
-            .trail
-            .map(|(o, e)| (o, with_order_value(e, response, settings)))
-            .unzip();
-        let object = from_record.or(from_trail)?;
-        Some((object, Remembered { decision, entry }))
+    /// An order page's trail entry, completed with the order's value from the origin's
+    /// response, for its object.
+    fn order_entry(&mut self, response: &web_sys::Response) -> Option<(String, RequestEntry)> {
+        let (object, mut entry) = self.awaiting_response.take()?;
+        let header = self
+            .may_store
+            .as_deref()
+            .and_then(|s| s.config.records.order_value_header.as_deref());
+        if let Some(name) = header {
+            entry.order_value = response
+                .headers()
+                .get(name)
+                .ok()
+                .flatten()
+                .and_then(|raw| parse_order_value(raw.trim()));
+        }
+        Some((object, entry))
     }
 
     /// Counts the request in this isolate's live aggregates (no I/O).
@@ -182,8 +180,9 @@ async fn request_info(req: &Request) -> RequestInfo {
     }
 }
 
-/// Consent, session, one Durable Object round trip, features, model and rules: the
-/// steps of `core::flow`, with the I/O between them.
+/// Consent and session here, then one Durable Object round trip in which the session's
+/// object counts the request and classifies it (features, model and rules): the steps
+/// of `core::flow`, with the I/O between them.
 async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     let settings = settings::load(env).await?;
     let config = &settings.config;
@@ -200,31 +199,26 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     let (session, is_new) =
         session_id(cookie.as_deref(), &settings.keys).map_err(|e| Code::SessionId.because(e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings, info.now_ms);
-    let object_name = object.name.clone();
-    let customer = object.customer_key.clone();
+    // The session object classifies with its own copy of the same bundle; this one names
+    // the traits to read and the drift reference to count against.
     let bundle = models::for_session(&session)?;
-    let stats = bundle.bundle().page_stats();
-    let page_type = flow::page_type(&events);
-    let state = sessions::apply(env, object, events, info.now_ms, stats).await?;
-
     let holdout = in_holdout(&session, config);
-    let traits = match (&customer, holdout) {
+    let traits = match (&object.customer_key, holdout) {
         (Some(customer), false) => customer_traits(env, customer, &bundle).await,
         _ => Traits::default(),
     };
-    let conclusion = flow::conclude(&state, info.now_ms, config, &bundle, holdout, &traits);
-    let trail = records::enabled(env).then(|| {
-        let entry = flow::training_entry(&info, page_type, &state, config, &bundle, &conclusion);
-        (object_name.clone(), entry)
-    });
-    let mut decision = match conclusion {
-        flow::Conclusion {
-            features: Some(features),
-            classification,
-        } => Decision::classified(env, object_name, info.now_ms, classification, features, bundle),
-        flow::Conclusion { classification, .. } => Decision::said(&classification),
+    let apply = ApplyRequest {
+        now_ms: info.now_ms,
+        events,
+        customer: object.customer_key.is_some(),
+        absorb: object.absorb,
+        session: session.as_str().to_string(),
+        holdout,
+        traits,
+        request: (&info).into(),
     };
-    decision.trail = trail;
+    let decided = sessions::apply(env, &object.name, &apply).await?;
+    let mut decision = Decision::decided(object.name, decided, bundle);
     if is_new {
         decision
             .set_cookies
@@ -320,7 +314,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
         }
     };
     let started_ms = Date::now().as_millis();
-    let decision = match decide(&req, &env).await {
+    let mut decision = match decide(&req, &env).await {
         Ok(decision) => decision,
         Err(e) => {
             failures::record(&e);
@@ -346,7 +340,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
                 now_ms / 1000,
                 &decision.headers,
             );
-            upstream.push((headers::SIGNATURE, signature));
+            upstream.push((headers::SIGNATURE.to_string(), signature));
         }
         let headers = proxy::upstream_headers(&raw.headers(), &upstream)?;
         proxy::forward(raw, &url, &headers).await
@@ -386,27 +380,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     }
     // After the response: the shopper waits for neither.
     stats::flush_in_background(&env, &ctx);
-    if let Some((object, remembered)) = decision.remembered(&response) {
-        ctx.wait_until(sessions::remember(env, object, remembered));
+    if let Some((object, entry)) = decision.order_entry(&response) {
+        ctx.wait_until(sessions::remember(env, object, entry));
     }
     response
-}
-
-/// An order-confirmation entry takes the order's value from the origin's header, if
-/// the store configured one and the value is a plain number.
-fn with_order_value(
-    mut entry: RequestEntry,
-    response: &web_sys::Response,
-    settings: Option<&Settings>,
-) -> RequestEntry {
-    let header = settings.and_then(|s| s.config.records.order_value_header.as_deref());
-    if let (true, Some(name)) = (entry.order, header) {
-        entry.order_value = response
-            .headers()
-            .get(name)
-            .ok()
-            .flatten()
-            .and_then(|raw| parse_order_value(raw.trim()));
-    }
-    entry
 }

@@ -98,9 +98,9 @@ fn embedded_golden_error() -> Option<String> {
     EMBEDDED_GOLDEN.with(|cell| cell.get().cloned().flatten())
 }
 
-/// The embedded bundle's page-stats table alone, for the session Durable Object, which
-/// never classifies (so never builds a tract plan). Requests bring the page stats of
-/// the bundle that classifies them (see `sessions::apply`); this is the fallback.
+/// The embedded bundle's page-stats table alone, for the session object's beacon
+/// events, which look up no page (dwell, scroll, compare): a request's events are
+/// counted with the page stats of the bundle that classifies them.
 pub fn embedded_page_stats() -> Rc<PageStats> {
     EMBEDDED_STATS.with(|cell| {
         Rc::clone(cell.get_or_init(|| {

@@ -28,7 +28,7 @@ pub fn upstream_url(origin: &Url, incoming: &str) -> Result<Url> {
 /// must be able to trust those), plus `extra`.
 pub fn upstream_headers(
     incoming: &web_sys::Headers,
-    extra: &[(&str, String)],
+    extra: &[(String, String)],
 ) -> Result<web_sys::Headers> {
     let headers = web_sys::Headers::new_with_headers(incoming)?;
     let reserved: Vec<String> = worker::Headers(headers.clone())

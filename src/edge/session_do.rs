@@ -1,9 +1,11 @@
 //! The per-session (or per-customer) Durable Object: the one strongly consistent home of
-//! a session's aggregates. Each operation that changes state holds the object's lock
+//! a session's aggregates, and where a request is classified: the object counts the
+//! request's events, runs the model and the rules on the updated state and keeps the
+//! decision record and trail entry in the same write, so a request costs one round trip
+//! and one `put`. Each operation that changes state holds the object's lock
 //! from its read to its write, so concurrent requests never lose an update, even across
 //! the one await that leaves the object (a customer object taking a session's state at
-//! login: the platform lets other requests in while it waits for another object); the
-//! worker makes one round trip to it per request at most. Alarms enforce retention: a
+//! login: the platform lets other requests in while it waits for another object). Alarms enforce retention: a
 //! visit's detail is erased after the session timeout, the whole profile after the
 //! customer timeout.
 
@@ -17,13 +19,17 @@ use worker::{
     ScheduledTime, State,
 };
 
-use crate::core::flow;
+use crate::core::decision_log::DecisionRecord;
+use crate::core::flow::{self, Conclusion};
+use crate::core::headers::{render, render_with_id};
+use crate::core::identity::SessionId;
+use crate::core::records::RequestEntry;
 use crate::core::session::{SessionState, Stored};
 
-use super::decisions::KEY_PARAM;
+use super::decisions::{self, KEY_PARAM};
 use super::error::Code;
 use super::session_logs::{SessionLogs, TrailEntry};
-use super::session_protocol::{ApplyRequest, Operation, Remembered};
+use super::session_protocol::{ApplyRequest, Decided, Operation};
 use super::settings::{self, Settings};
 use super::{failures, models, records, sessions};
 
@@ -85,10 +91,15 @@ impl SessionStore {
     }
 
     /// Saves the state and sets the alarm for the next retention step.
-    async fn save(&self, state: &SessionState, settings: &Settings) -> Result<String> {
-        let text = state.to_stored();
+    async fn save(&self, state: &SessionState, settings: &Settings) -> Result<()> {
+        self.state.storage().put(STATE_KEY, state.to_stored()).await?;
+        self.saved(state, settings).await
+    }
+
+    /// After the state was written: caches it and sets the alarm for the next retention
+    /// step.
+    async fn saved(&self, state: &SessionState, settings: &Settings) -> Result<()> {
         let storage = self.state.storage();
-        storage.put(STATE_KEY, &text).await?;
         self.cached.replace(Some(state.clone()));
         let ttl = &settings.config.ttl;
         // A visit the alarm has not ended needs the alarm at its end, even when that has
@@ -108,13 +119,18 @@ impl SessionStore {
             storage.set_alarm(at(due)).await?;
             self.alarm_at.set(Some(due));
         }
-        Ok(text)
+        Ok(())
     }
 
+    /// Counts a request's events, classifies the updated state with the session's
+    /// bundle, and keeps the state, the decision record and the trail entry in one write.
     async fn apply(&self, mut req: Request) -> Result<Response> {
-        let apply: ApplyRequest = req.json().await?;
+        let apply: ApplyRequest = serde_json::from_str(&req.text().await?)?;
         let settings = self.settings().await?;
         let config = &settings.config;
+        let session = SessionId::parse(&apply.session)
+            .ok_or_else(|| Code::SessionId.because("the worker sent no valid session id"))?;
+        let bundle = models::for_session(&session)?;
         let mut state = self.load().await?;
         state.forget_if_expired(apply.now_ms, config);
         if let Some(session) = apply.absorb.as_deref() {
@@ -123,16 +139,68 @@ impl SessionStore {
         if apply.customer {
             state.mark_customer();
         }
-        let embedded;
-        let stats = match &apply.page_stats {
-            Some(stats) => stats,
-            None => {
-                embedded = models::embedded_page_stats();
-                &*embedded
-            }
+        let now_ms = apply.now_ms;
+        flow::record(&mut state, &apply.events, now_ms, config, bundle.bundle().page_stats());
+        let conclusion =
+            flow::conclude(&state, now_ms, config, &bundle, apply.holdout, &apply.traits);
+        let entry = records::enabled(&self.env).then(|| {
+            let page_type = flow::page_type(&apply.events);
+            flow::training_entry(&apply.request, page_type, &state, config, &bundle, &conclusion)
+        });
+        // An order's entry waits for the origin's response when that names its value.
+        let awaits_value = |e: &RequestEntry| e.order && config.records.order_value_header.is_some();
+        let (awaiting_response, entry) = match entry {
+            Some(entry) if awaits_value(&entry) => (Some(entry), None),
+            entry => (None, entry),
         };
-        flow::record(&mut state, &apply.events, apply.now_ms, config, stats);
-        Response::ok(self.save(&state, &settings).await?)
+        let (headers, record) = self.decision_record(&conclusion, now_ms);
+        let trail = entry.as_ref().map(|entry| TrailEntry {
+            entry,
+            visit_start_ms: state.visit_start_ms,
+            cap: config.records.max_requests,
+        });
+        let state_write = vec![(STATE_KEY.to_string(), state.to_stored())];
+        let storage = self.state.storage();
+        self.logs
+            .keep(&storage, state_write, record.as_ref(), trail)
+            .await?;
+        self.saved(&state, &settings).await?;
+        Response::from_json(&Decided {
+            classification: conclusion.classification,
+            features: conclusion.features,
+            headers,
+            awaiting_response,
+        })
+    }
+
+    /// The headers of a conclusion and, when something was classified, its decision
+    /// record, whose id the headers then carry (without an id only the record is lost).
+    fn decision_record(
+        &self,
+        conclusion: &Conclusion,
+        now_ms: i64,
+    ) -> (Vec<(String, String)>, Option<DecisionRecord>) {
+        let owned = |headers: Vec<(&str, String)>| {
+            headers
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect()
+        };
+        let classification = &conclusion.classification;
+        let Some(features) = &conclusion.features else {
+            return (owned(render(classification)), None);
+        };
+        match decisions::new_id(&self.state.id().to_string()) {
+            Ok(id) => {
+                let headers = render_with_id(classification, &id.to_string());
+                let record = DecisionRecord::new(&id, now_ms, classification, features, &headers);
+                (owned(headers), Some(record))
+            }
+            Err(e) => {
+                failures::record(&e);
+                (owned(render(classification)), None)
+            }
+        }
     }
 
     /// Merges a session object's state into this (customer) object, once per session.
@@ -197,29 +265,23 @@ impl SessionStore {
         })
     }
 
-    /// Keeps what a tracked request left after its response: its decision record and
-    /// its training-record entry, in one write.
+    /// Keeps a trail entry that waited for the origin's response (an order's value).
     async fn remember(&self, mut req: Request) -> Result<Response> {
-        let remembered: Remembered = serde_json::from_str(&req.text().await?)?;
-        let mut trail = None;
-        if let Some(entry) = &remembered.entry {
-            let state = self.load().await?;
-            // A taken (login) or erased state has no visit to join, and an object
-            // without state sets no alarm that would ever write the trail. An entry
-            // that arrives after the alarm ended its visit (and wrote the record) would
-            // start a trail no alarm closes: it is dropped.
-            if !state.is_empty() && state.visit_open() {
-                trail = Some(TrailEntry {
-                    entry,
-                    visit_start_ms: state.visit_start_ms,
-                    cap: self.settings().await?.config.records.max_requests,
-                });
-            }
+        let entry: RequestEntry = serde_json::from_str(&req.text().await?)?;
+        let state = self.load().await?;
+        // A taken (login) or erased state has no visit to join, and an object without
+        // state sets no alarm that would ever write the trail. An entry that arrives
+        // after the alarm ended its visit (and wrote the record) would start a trail no
+        // alarm closes: it is dropped.
+        if !state.is_empty() && state.visit_open() {
+            let trail = TrailEntry {
+                entry: &entry,
+                visit_start_ms: state.visit_start_ms,
+                cap: self.settings().await?.config.records.max_requests,
+            };
+            let storage = self.state.storage();
+            self.logs.keep(&storage, Vec::new(), None, Some(trail)).await?;
         }
-        let storage = self.state.storage();
-        self.logs
-            .keep(&storage, remembered.decision.as_ref(), trail)
-            .await?;
         Response::empty().map(|r| r.with_status(204))
     }
 
@@ -308,7 +370,16 @@ impl DurableObject for SessionStore {
         // inline here: V8 compiles an operation when it is first asked for, not all of
         // them with the first.
         match Operation::of(&method, &path) {
-            Some(Operation::Apply) => self.apply(req).boxed_local().await,
+            Some(Operation::Apply) => {
+                // This object classifies, so its isolate keeps its channel's bundles
+                // fresh as the worker's does (one registry when they share an isolate),
+                // and a swap step waits while it serves.
+                let _serving = models::Serving::begin();
+                if models::refresh_due(&self.env) {
+                    self.state.wait_until(models::refresh(self.env.clone()));
+                }
+                self.apply(req).boxed_local().await
+            }
             Some(Operation::Beacon) => self.beacon(req).boxed_local().await,
             Some(Operation::Take) => self.take().boxed_local().await,
             Some(Operation::Read) => self.read().boxed_local().await,

@@ -73,16 +73,17 @@ impl SessionLogs {
     }
 
     /// Keeps what one tracked request leaves in its object, its decision record and
-    /// its trail entry (either or both), in one write: the record with the log's
-    /// index, the entry with the trail's head. Records the log no longer keeps are
-    /// then deleted, when a batch of them has gathered (`decision_log::remember`).
+    /// its trail entry (either or both), in one write with the request's other `writes`
+    /// (its state): the record with the log's index, the entry with the trail's head.
+    /// Records the log no longer keeps are then deleted, when a batch of them has
+    /// gathered (`decision_log::remember`).
     pub async fn keep(
         &self,
         storage: &Storage,
+        mut writes: Vec<(String, String)>,
         decision: Option<&DecisionRecord>,
         trail: Option<TrailEntry<'_>>,
     ) -> Result<()> {
-        let mut writes = Vec::new();
         let mut dropped = Vec::new();
         let index = match decision {
             Some(record) => {

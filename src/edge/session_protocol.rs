@@ -1,19 +1,23 @@
 //! What the worker and a session Durable Object say to each other: the operations the
-//! object offers ([`Operation`]) and the body of the one that counts a request
-//! ([`ApplyRequest`]). Both sides use these types, so a path or a method is written once.
+//! object offers ([`Operation`]) and the one that counts and classifies a request
+//! ([`ApplyRequest`], answered with [`Decided`]). Both sides use these types, so a path
+//! or a method is written once.
 
 use serde::{Deserialize, Serialize};
 use worker::Method;
 
-use crate::core::decision_log::DecisionRecord;
-use crate::core::page_stats::PageStats;
+use crate::core::classify::Classification;
+use crate::core::features::Features;
+use crate::core::flow::TrailRequest;
 use crate::core::records::RequestEntry;
 use crate::core::signals::Event;
+use crate::core::traits::Traits;
 
 /// An operation on a session (or customer) object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
-    /// Count a request's events ([`ApplyRequest`]), answer the updated state.
+    /// Count a request's events and classify the session ([`ApplyRequest`]), answer
+    /// what was decided ([`Decided`]).
     Apply,
     /// Count a beacon batch (its raw bytes), answer 202 or the beacon error.
     Beacon,
@@ -25,8 +29,8 @@ pub enum Operation {
     Erase,
     /// Answer `pong` (health).
     Ping,
-    /// Keep what a tracked request leaves after its response ([`Remembered`], JSON):
-    /// one round trip for its decision record and its training-record entry.
+    /// Keep a trail entry that waited for the origin's response (a [`RequestEntry`],
+    /// JSON): an order page with the order's value.
     Remember,
     /// Answer the decision record whose key is the `key` query parameter, or 404.
     Recall,
@@ -49,8 +53,7 @@ impl Operation {
             Operation::Apply
             | Operation::Beacon
             | Operation::Take
-            | Operation::Remember
-=> Method::Post,
+            | Operation::Remember => Method::Post,
             Operation::Read | Operation::Ping | Operation::Recall => Method::Get,
             Operation::Erase => Method::Delete,
         }
@@ -63,7 +66,8 @@ impl Operation {
             Operation::Take => "/take",
             Operation::Read | Operation::Erase => "/state",
             Operation::Ping => "/ping",
-            Operation::Remember | Operation::Recall => "/decisions",
+            Operation::Remember => "/trail",
+            Operation::Recall => "/decisions",
         }
     }
 
@@ -80,7 +84,8 @@ impl Operation {
     }
 }
 
-/// The body of [`Operation::Apply`].
+/// The body of [`Operation::Apply`]: count a request's events, then classify the
+/// updated state in the object itself, so a request makes one round trip.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ApplyRequest {
     pub now_ms: i64,
@@ -89,16 +94,29 @@ pub struct ApplyRequest {
     pub customer: bool,
     /// A session object to merge into this customer object first (once).
     pub absorb: Option<String>,
-    /// The classifying bundle's page stats for these events (`PageStats::slice_for`),
-    /// so counting and classifying use one table; absent: the embedded bundle's.
-    #[serde(default)]
-    pub page_stats: Option<PageStats>,
+    /// The session whose canary share picks the classifying bundle
+    /// (`models::for_session`); the worker has checked its cookie's MAC.
+    pub session: String,
+    /// The session is in the holdout share: the baseline answer, nothing personalised.
+    pub holdout: bool,
+    /// A logged-in customer's traits (read by the worker, checked against the schema).
+    pub traits: Traits,
+    /// The request as its training-record entry records it (when records are on).
+    pub request: TrailRequest,
 }
 
-/// The body of [`Operation::Remember`]: a request's decision record (for the admin's
-/// explain) and its entry in the visit's trail (for training records), either or both.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Remembered {
-    pub decision: Option<DecisionRecord>,
-    pub entry: Option<RequestEntry>,
+/// The answer of [`Operation::Apply`]: what the object decided, and kept (the decision
+/// record, and the trail entry unless it waits for the response).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Decided {
+    pub classification: Classification,
+    /// The feature row classified on; absent in the holdout.
+    pub features: Option<Features>,
+    /// Every `edgeseg-*` header to send, as `[name, value]`, in order: the ones the
+    /// decision record keeps.
+    pub headers: Vec<(String, String)>,
+    /// An order page's trail entry, when the store names a response header for the
+    /// order's value: the worker adds the value from the origin's response and sends the
+    /// entry back ([`Operation::Remember`]).
+    pub awaiting_response: Option<RequestEntry>,
 }

@@ -1,18 +1,16 @@
 //! The worker's side of the session Durable Objects: which object a request belongs to,
-//! and the one round trip that updates it.
+//! and the one round trip that updates and classifies it.
 
 use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Request, RequestInit};
 
 use crate::core::identity::{customer_object_name, request_customer_key, SessionId};
-use crate::core::page_stats::PageStats;
-use crate::core::session::SessionState;
-use crate::core::signals::Event;
+use crate::core::records::RequestEntry;
 
 use super::bindings::SESSIONS_BINDING;
 use super::error::{Code, Result, ResultExt};
 use super::failures;
-use super::session_protocol::{ApplyRequest, Operation, Remembered};
+use super::session_protocol::{ApplyRequest, Decided, Operation};
 use super::settings::Settings;
 
 /// The object holding a request's state.
@@ -78,41 +76,22 @@ pub async fn call(
     Ok((response.status(), text))
 }
 
-/// Counts `events` in the object, with the page stats of the bundle that will classify
-/// the result, and returns the updated state.
-pub async fn apply(
-    env: &Env,
-    object: ObjectRef,
-    events: Vec<Event>,
-    now_ms: i64,
-    stats: &PageStats,
-) -> Result<SessionState> {
-    let paths = events.iter().filter_map(|event| match event {
-        Event::PageView(view) => Some(view.path.as_str()),
-        _ => None,
-    });
-    let page_stats = Some(stats.slice_for(paths));
-    let body = serde_json::to_string(&ApplyRequest {
-        now_ms,
-        events,
-        customer: object.customer_key.is_some(),
-        absorb: object.absorb,
-        page_stats,
-    })
-    .code(Code::StorageUnavailable)?;
-    match call(env, &object.name, Operation::Apply, Some(body.into())).await? {
-        (200, text) => Ok(SessionState::from_stored(Some(text.as_bytes())).0),
+/// Counts a request in its object, which classifies the updated state: what it decided.
+pub async fn apply(env: &Env, object: &str, apply: &ApplyRequest) -> Result<Decided> {
+    let body = serde_json::to_string(apply).code(Code::StorageUnavailable)?;
+    match call(env, object, Operation::Apply, Some(body.into())).await? {
+        (200, text) => serde_json::from_str(&text).code(Code::StorageUnavailable),
         (status, text) => Err(Code::StorageUnavailable
             .because(format!("session object answered {status}: {text}"))),
     }
 }
 
-/// Keeps what a tracked request left in its object, after the response (`waitUntil`):
-/// its decision record and its training-record entry, in one round trip. A failure
-/// costs the record (logged and counted), never the shopper.
-pub async fn remember(env: Env, object: String, remembered: Remembered) {
+/// Keeps an order page's trail entry, completed with the value the origin's response
+/// named, after the response (`waitUntil`). A failure costs the entry (logged and
+/// counted), never the shopper.
+pub async fn remember(env: Env, object: String, entry: RequestEntry) {
     let kept = async {
-        let body = serde_json::to_string(&remembered).code(Code::StorageError)?;
+        let body = serde_json::to_string(&entry).code(Code::StorageError)?;
         match call(&env, &object, Operation::Remember, Some(body.into())).await? {
             (200..=299, _) => Ok(()),
             (status, text) => {
@@ -121,6 +100,6 @@ pub async fn remember(env: Env, object: String, remembered: Remembered) {
         }
     };
     if let Err(e) = kept.await {
-        failures::record(&e.context("keeping a request's decision record and trail entry"));
+        failures::record(&e.context("keeping an order's trail entry"));
     }
 }

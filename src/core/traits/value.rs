@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -43,7 +44,8 @@ pub enum StoredValueError {
 }
 
 /// A customer's traits by name, each already checked against the schema.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Traits {
     values: BTreeMap<String, Observed>,
 }
