@@ -72,16 +72,16 @@ fn a_model_built_stage_by_stage_is_the_model_built_at_once() {
             Progress::Done(model) => break model,
         }
     };
-    assert_eq!(
-        stages,
-        [
-            "read the ONNX graph",
-            "infer types",
-            "declutter",
-            "optimise",
-            "build the runnable plan"
-        ]
-    );
+    // tract's codegen passes one step each (six in tract 0.23), then the fixed point.
+    let passes = stages.len() - 5;
+    assert!(passes >= 2, "optimising is split into passes: {stages:?}");
+    let mut expected = vec!["read the ONNX graph", "infer types", "declutter"];
+    let names: Vec<String> = (1..=passes)
+        .map(|i| format!("optimise: pass {i}"))
+        .collect();
+    expected.extend(names.iter().map(String::as_str));
+    expected.extend(["optimise: to the fixed point", "build the runnable plan"]);
+    assert_eq!(stages, expected);
     let at_once = Model::load(bundle.manifest(), bundle.model_bytes()).expect("builds");
     let width = stepped.plan().width();
     let rows: Vec<f32> = (0..3 * width).map(|i| (i % 7) as f32 * 0.3).collect();

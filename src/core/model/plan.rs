@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::optim::Optimizer;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
 use crate::core::bundle::ModelSpec;
@@ -54,9 +55,30 @@ enum Stage<'a> {
     Onnx(&'a [u8]),
     Inference(InferenceModel),
     Typed(TypedModel),
-    Decluttered(TypedModel),
+    /// Being optimised: tract's codegen passes run one step each, in its order, from
+    /// the `usize`th; then one run of the whole optimiser takes the graph to its fixed
+    /// point, as a one-shot `optimize` does. Optimising is most of a build (6 to 7 ms of
+    /// about 8 in V8), so one step for it all would be the longest wait of a swap.
+    Optimising(TypedModel, usize),
     Optimised(TypedModel),
 }
+
+/// How many code-generation passes tract's optimiser runs (6 in tract 0.23).
+fn codegen_passes() -> usize {
+    Optimizer::codegen().passes.len()
+}
+
+/// Step names of the codegen passes, by their place in tract's order.
+const PASS_STEPS: [&str; 8] = [
+    "optimise: pass 1",
+    "optimise: pass 2",
+    "optimise: pass 3",
+    "optimise: pass 4",
+    "optimise: pass 5",
+    "optimise: pass 6",
+    "optimise: pass 7",
+    "optimise: pass 8",
+];
 
 fn tract(stage: &'static str) -> impl Fn(TractError) -> ModelError {
     move |e: TractError| ModelError::Tract {
@@ -80,7 +102,11 @@ impl<'a> PlanBuild<'a> {
             Stage::Onnx(_) => "read the ONNX graph",
             Stage::Inference(_) => "infer types",
             Stage::Typed(_) => "declutter",
-            Stage::Decluttered(_) => "optimise",
+            Stage::Optimising(_, pass) if pass < codegen_passes() => PASS_STEPS
+                .get(pass)
+                .copied()
+                .unwrap_or("optimise: a further pass"),
+            Stage::Optimising(..) => "optimise: to the fixed point",
             Stage::Optimised(_) => "build the runnable plan",
         }
     }
@@ -97,12 +123,23 @@ impl<'a> PlanBuild<'a> {
             Stage::Inference(model) => {
                 Stage::Typed(model.into_typed().map_err(tract("inferring types"))?)
             }
-            Stage::Typed(model) => Stage::Decluttered(
+            Stage::Typed(model) => Stage::Optimising(
                 model
                     .into_decluttered()
                     .map_err(tract("optimising the graph"))?,
+                0,
             ),
-            Stage::Decluttered(mut model) => {
+            Stage::Optimising(mut model, pass) if pass < codegen_passes() => {
+                let optimizer = Optimizer::codegen();
+                let mut one = optimizer.passes[pass].clone();
+                optimizer
+                    .session()
+                    .run_one_pass_outer(0, one.as_mut(), &mut model)
+                    .and_then(|()| model.compact())
+                    .map_err(tract("optimising the graph"))?;
+                Stage::Optimising(model, pass + 1)
+            }
+            Stage::Optimising(mut model, _) => {
                 model.optimize().map_err(tract("optimising the graph"))?;
                 check_output_width(&model, 0, &spec.intent_output, 1)?;
                 check_output_width(&model, 1, &spec.segment_output, segments)?;
