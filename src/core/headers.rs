@@ -171,6 +171,15 @@ pub fn render_with_id(c: &Classification, id: &str) -> Vec<(&'static str, String
     out
 }
 
+/// Rendered headers with owned names, as they travel from the session object that
+/// classifies to the worker that sends them.
+pub fn owned(headers: Vec<(&str, String)>) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+}
+
 /// All headers for one classification, in a stable order.
 pub fn render(c: &Classification) -> Vec<(&'static str, String)> {
     let mut out = Vec::with_capacity(6);

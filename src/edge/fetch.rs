@@ -11,7 +11,7 @@ use worker::{Context, Date, Env, Method, Request};
 use crate::core::classify::{Classification, LoadedBundle, Reason};
 use crate::core::features::Features;
 use crate::core::flow;
-use crate::core::headers::{self, render};
+use crate::core::headers::{self, owned, render};
 use crate::core::identity::{
     customer_clear_cookie, customer_set_cookie, in_holdout, is_logout, proven_customer_key,
     session_id, SessionId, SESSION_COOKIE,
@@ -55,13 +55,6 @@ struct Counted {
     /// The feature row, when something was classified.
     features: Option<Features>,
     bundle: Option<Rc<LoadedBundle>>,
-}
-
-fn owned(headers: Vec<(&str, String)>) -> Vec<(String, String)> {
-    headers
-        .into_iter()
-        .map(|(name, value)| (name.to_string(), value))
-        .collect()
 }
 
 impl Decision {

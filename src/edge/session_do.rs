@@ -2,12 +2,12 @@
 //! a session's aggregates, and where a request is classified: the object counts the
 //! request's events, runs the model and the rules on the updated state and keeps the
 //! decision record and trail entry in the same write, so a request costs one round trip
-//! and one `put`. Each operation that changes state holds the object's lock
-//! from its read to its write, so concurrent requests never lose an update, even across
-//! the one await that leaves the object (a customer object taking a session's state at
-//! login: the platform lets other requests in while it waits for another object). Alarms enforce retention: a
-//! visit's detail is erased after the session timeout, the whole profile after the
-//! customer timeout.
+//! and one `put`. Each operation that changes state holds the object's lock from its
+//! read to its write, so concurrent requests never lose an update, even across the one
+//! await that leaves the object (a customer object taking a session's state at login:
+//! the platform lets other requests in while it waits for another object). Alarms
+//! enforce retention: a visit's detail is erased after the session timeout, the whole
+//! profile after the customer timeout.
 
 use std::cell::{Cell, RefCell};
 
@@ -21,7 +21,7 @@ use worker::{
 
 use crate::core::decision_log::DecisionRecord;
 use crate::core::flow::{self, Conclusion};
-use crate::core::headers::{render, render_with_id};
+use crate::core::headers::{owned, render, render_with_id};
 use crate::core::identity::SessionId;
 use crate::core::records::RequestEntry;
 use crate::core::session::{SessionState, Stored};
@@ -153,7 +153,7 @@ impl SessionStore {
             Some(entry) if awaits_value(&entry) => (Some(entry), None),
             entry => (None, entry),
         };
-        let (headers, record) = self.decision_record(&conclusion, now_ms);
+        let (headers, record) = self.headers_and_record(&conclusion, now_ms);
         let trail = entry.as_ref().map(|entry| TrailEntry {
             entry,
             visit_start_ms: state.visit_start_ms,
@@ -175,17 +175,11 @@ impl SessionStore {
 
     /// The headers of a conclusion and, when something was classified, its decision
     /// record, whose id the headers then carry (without an id only the record is lost).
-    fn decision_record(
+    fn headers_and_record(
         &self,
         conclusion: &Conclusion,
         now_ms: i64,
     ) -> (Vec<(String, String)>, Option<DecisionRecord>) {
-        let owned = |headers: Vec<(&str, String)>| {
-            headers
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value))
-                .collect()
-        };
         let classification = &conclusion.classification;
         let Some(features) = &conclusion.features else {
             return (owned(render(classification)), None);
