@@ -78,14 +78,19 @@ impl Decision {
         }
     }
 
-    /// What the session object `object` decided, classifying with (a copy of) `bundle`.
+    /// What the session object `object` decided. Its inputs are binned for drift with
+    /// this isolate's copy of the classifying bundle: with `bundle` when that is the
+    /// version the object classified with (an object in another isolate may still be on
+    /// another version for a moment; its row is then counted without the histograms).
     fn decided(object: String, decided: Decided, bundle: Rc<LoadedBundle>) -> Self {
+        let version = decided.classification.model_version.as_deref();
+        let same = version == Some(bundle.bundle().manifest().version.as_str());
         Decision {
             headers: decided.headers,
             counted: Some(Counted {
                 classification: decided.classification,
                 features: decided.features,
-                bundle: Some(bundle),
+                bundle: same.then_some(bundle),
             }),
             awaiting_response: decided.awaiting_response.map(|entry| (object, entry)),
             ..Decision::default()
@@ -192,8 +197,8 @@ async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
     let (session, is_new) =
         session_id(cookie.as_deref(), &settings.keys).map_err(|e| Code::SessionId.because(e))?;
     let object = sessions::object_for(&session, cookie.as_deref(), &settings, info.now_ms);
-    // The session object classifies with its own copy of the same bundle; this one names
-    // the traits to read and the drift reference to count against.
+    // The session object classifies with its own copy of the bundle; this one names the
+    // traits to read and the drift reference to count against.
     let bundle = models::for_session(&session)?;
     let holdout = in_holdout(&session, config);
     let traits = match (&object.customer_key, holdout) {
