@@ -162,8 +162,9 @@ impl Model {
     }
 }
 
-/// A [`Model`] being built: its plan's stages (read, types, declutter, optimise,
-/// runnable plan), then the rest of the model from the manifest.
+/// A [`Model`] being built: its plan's steps (read, types, declutter, tract's codegen
+/// passes one by one, the optimiser's fixed point, runnable plan), then the rest of the
+/// model from the manifest.
 pub struct ModelBuild<'a> {
     manifest: &'a Manifest,
     plan: PlanBuild<'a>,

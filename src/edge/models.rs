@@ -335,8 +335,8 @@ async fn check(env: &Env, files: BundleFiles, version: &str) -> Result<LoadedBun
             bundle.manifest().version
         )));
     }
-    // The plan is built one stage at a time (read, types, declutter, optimise, plan),
-    // each in its own idle moment; optimise is most of the build (README, Performance).
+    // The plan is built one step at a time (read, types, declutter, each of tract's
+    // codegen passes, the optimiser's fixed point, plan), each in its own idle moment.
     let mut build = Model::build(bundle.manifest(), bundle.model_bytes());
     let model = loop {
         until_idle().await;

@@ -129,21 +129,25 @@ impl<'a> PlanBuild<'a> {
                     .map_err(tract("optimising the graph"))?,
                 0,
             ),
-            Stage::Optimising(mut model, pass) if pass < codegen_passes() => {
+            Stage::Optimising(mut model, pass) => {
                 let optimizer = Optimizer::codegen();
-                let mut one = optimizer.passes[pass].clone();
-                optimizer
-                    .session()
-                    .run_one_pass_outer(0, one.as_mut(), &mut model)
-                    .and_then(|()| model.compact())
-                    .map_err(tract("optimising the graph"))?;
-                Stage::Optimising(model, pass + 1)
-            }
-            Stage::Optimising(mut model, _) => {
-                model.optimize().map_err(tract("optimising the graph"))?;
-                check_output_width(&model, 0, &spec.intent_output, 1)?;
-                check_output_width(&model, 1, &spec.segment_output, segments)?;
-                Stage::Optimised(model)
+                match optimizer.passes.get(pass) {
+                    Some(one) => {
+                        let mut one = one.clone();
+                        optimizer
+                            .session()
+                            .run_one_pass_outer(0, one.as_mut(), &mut model)
+                            .and_then(|()| model.compact())
+                            .map_err(tract("optimising the graph"))?;
+                        Stage::Optimising(model, pass + 1)
+                    }
+                    None => {
+                        model.optimize().map_err(tract("optimising the graph"))?;
+                        check_output_width(&model, 0, &spec.intent_output, 1)?;
+                        check_output_width(&model, 1, &spec.segment_output, segments)?;
+                        Stage::Optimised(model)
+                    }
+                }
             }
             Stage::Optimised(model) => {
                 let runnable = model.into_runnable().map_err(tract("building the plan"))?;
