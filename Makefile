@@ -12,7 +12,7 @@ RUST_SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 BUNDLE_FILES := $(wildcard model/*.json model/*.onnx assets/*)
 BUILD_ID = $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: dev test bootstrap wasm fmt-check clippy unit demo-test pipeline-test e2e deploy-check bench model clean
+.PHONY: dev test bootstrap wasm floor-rs fmt-check clippy unit demo-test pipeline-test e2e deploy-check bench model clean
 
 ## Tools: installed once per machine into ~/.cache/edgeseg-tools (scripts/bootstrap.sh).
 $(TOOLS_ENV): scripts/bootstrap.sh Cargo.lock tools/package-lock.json
@@ -39,6 +39,16 @@ $(WORKER): $(TOOLS_ENV) $(PATCHED_DEPS) $(RUST_SOURCES) $(BUNDLE_FILES)
 	touch $(WORKER)
 
 wasm: $(WORKER)
+
+## The Rust platform floor of the load and cold-start benches (benches/floor-rs/), built
+## as the worker is: profile `worker`, `wasm-opt -Oz`, name section dropped.
+FLOOR_RS := benches/floor-rs/build/index.js
+$(FLOOR_RS): $(TOOLS_ENV) benches/floor-rs/src/lib.rs benches/floor-rs/Cargo.toml Cargo.lock
+	source $(TOOLS_ENV) && cd benches/floor-rs && PATH="$$WASM_BUILD_PATH" "$$WORKER_BUILD" --profile worker
+	source $(TOOLS_ENV) && "$$WASM_OPT_BIN" benches/floor-rs/build/index_bg.wasm --strip-debug $(WASM_FEATURES) -o benches/floor-rs/build/index_bg.wasm
+	touch $(FLOOR_RS)
+
+floor-rs: $(FLOOR_RS)
 
 ## make dev: the worker on 127.0.0.1:$(DEV_PORT), in front of the demo store (or ORIGIN=...).
 dev: $(WORKER)
@@ -75,9 +85,9 @@ deploy-check: $(WORKER)
 
 ## make bench: the wasm's size step by step, the core natively (criterion), the core in
 ## wasm (V8 via Node's WASI), latency direct vs through the worker in workerd beside a
-## floor worker (benches/load.rs), model swaps (swap.rs), cold start (cold.rs). Figures:
-## README.
-bench: $(WORKER)
+## floor worker (benches/load.rs; in JavaScript and in Rust), model swaps (swap.rs), cold
+## start (cold.rs). Figures: README.
+bench: $(WORKER) $(FLOOR_RS)
 	bash scripts/size-steps.sh | tee target/bench-size.md
 	cargo bench --locked --bench classify -- --noplot
 	bash scripts/bench-wasm.sh

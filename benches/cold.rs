@@ -1,6 +1,8 @@
 //! Cold-start benchmark: what a new isolate costs, edgeseg beside the platform floor (the
 //! minimal JavaScript worker of `benches/floor/` making one Durable Object read and
-//! write), in the same local workerd.
+//! write), in the same local workerd; and beside the same floor in Rust
+//! (`benches/floor-rs/`, workers-rs, built like the worker), which shows what a wasm
+//! worker pays before any of edgeseg's code.
 //!
 //! Each trial starts a fresh `wrangler dev` and sends nothing until wrangler says it is
 //! ready, so the first request meets a fresh isolate. Per trial:
@@ -24,7 +26,7 @@
 //!
 //! Also the wasm's size, raw and gzipped. `make bench` runs it; `COLD_TRIALS` (10) timed
 //! trials, `COLD_PROFILED` (5) profiled ones and `COLD_PERF` (3) recorded with `perf`
-//! per worker, alternating between the two workers; `BENCH_OUT` names a JSON file for
+//! per worker, alternating between the workers; `BENCH_OUT` names a JSON file for
 //! the figures.
 
 #[path = "../tests/e2e/harness.rs"]
@@ -371,6 +373,11 @@ fn main() {
             vars: vec![("FLOOR_STATE", "1".to_string())],
         },
         Subject {
+            name: "floor_rs",
+            config: Some(harness::floor_rs_config()),
+            vars: vec![("FLOOR_STATE", "1".to_string())],
+        },
+        Subject {
             name: "edgeseg",
             config: None,
             // The followed shopper must not be in the holdout by chance.
@@ -396,8 +403,19 @@ fn main() {
     let median = |f: &Figures, pick: fn(&Figures) -> &Vec<f64>| {
         spread(pick(f))["median"].as_f64().unwrap_or(f64::NAN)
     };
-    let over_floor =
-        |pick: fn(&Figures) -> &Vec<f64>| median(&figures[1], pick) - median(&figures[0], pick);
+    let [floor, floor_rs, edgeseg] = [&figures[0], &figures[1], &figures[2]];
+    let over = |above: &Figures, below: &Figures, pick: fn(&Figures) -> &Vec<f64>| {
+        median(above, pick) - median(below, pick)
+    };
+    // Each gap three ways: edgeseg over the JavaScript floor, split into the Rust
+    // floor's own price over it and edgeseg's over the Rust floor.
+    let gaps = |pick: fn(&Figures) -> &Vec<f64>| {
+        json!({
+            "edgeseg_over_floor": over(edgeseg, floor, pick),
+            "floor_rs_over_floor": over(floor_rs, floor, pick),
+            "edgeseg_over_floor_rs": over(edgeseg, floor_rs, pick),
+        })
+    };
     let mut report = json!({
         "trials": trials,
         "profiled_trials": profiled,
@@ -405,9 +423,12 @@ fn main() {
         "page": PAGE,
         "wasm": sizes(&worker_root().join("build/index_bg.wasm")),
         "floor_script": sizes(&repo_root().join("benches/floor/index.js")),
-        "startup_over_floor_ms": over_floor(|f| &f.startup_ms),
-        "first_request_over_floor_ms": over_floor(|f| &f.first_request_ms),
-        "startup_plus_first_request_over_floor_ms": over_floor(|f| &f.startup_plus_first_ms),
+        "floor_rs_wasm": sizes(&repo_root().join("benches/floor-rs/build/index_bg.wasm")),
+        "startup_ms_gaps": gaps(|f| &f.startup_ms),
+        "first_request_ms_gaps": gaps(|f| &f.first_request_ms),
+        "startup_plus_first_request_ms_gaps": gaps(|f| &f.startup_plus_first_ms),
+        "first_request_cpu_ms_gaps": gaps(|f| &f.first_request_cpu_ms),
+        "steady_request_cpu_ms_gaps": gaps(|f| &f.steady_request_cpu_ms),
     });
     for (subject, figures) in subjects.iter().zip(&figures) {
         report[subject.name] = figures.report();

@@ -12,6 +12,9 @@
 //!   the same local workerd (`benches/floor/`): plain `fetch` to the origin, and for
 //!   pages one Durable Object read and write first. What edgeseg adds beyond the
 //!   platform is the difference to these.
+//! - `floor_rs_pages`: the same floor written in Rust with workers-rs and built like the
+//!   worker (`benches/floor-rs/`, `make floor-rs`): what the wasm boundary and
+//!   workers-rs' generated glue cost by themselves, before any of edgeseg's work.
 //! - `worker_pages_flush_every_request`: the pages through a second worker that flushes
 //!   its live aggregates (the dashboard's counts) after every request instead of at most
 //!   every 5 s; the flush runs in `waitUntil`, after the response, so a shopper should
@@ -179,6 +182,11 @@ fn main() {
     let floor_config = harness::repo_root().join("benches/floor/wrangler.toml");
     let floor = Worker::start_config(&origin.url, &[], floor_config.clone());
     let floor_state = Worker::start_config(&origin.url, &[("FLOOR_STATE", "1")], floor_config);
+    let floor_rs_state = Worker::start_config(
+        &origin.url,
+        &[("FLOOR_STATE", "1")],
+        harness::floor_rs_config(),
+    );
     eprintln!(
         "bench: origin {} worker {} — {connections} connections, {rounds} rounds of {seconds}s per scenario",
         origin.url, worker.url
@@ -190,8 +198,9 @@ fn main() {
     run(&flushing.url, &pages, connections, 3);
     run(&floor.url, &pages, connections, 1);
     run(&floor_state.url, &pages, connections, 1);
+    run(&floor_rs_state.url, &pages, connections, 1);
 
-    let scenarios: [(&str, &str, &Vec<String>); 7] = [
+    let scenarios: [(&str, &str, &Vec<String>); 8] = [
         ("direct_assets", &origin.url, &assets),
         ("worker_assets", &worker.url, &assets),
         ("direct_pages", &origin.url, &pages),
@@ -199,6 +208,7 @@ fn main() {
         ("floor_assets", &floor.url, &assets),
         ("floor_pages", &floor_state.url, &pages),
         ("worker_pages_flush_every_request", &flushing.url, &pages),
+        ("floor_rs_pages", &floor_rs_state.url, &pages),
     ];
     let mut samples: Vec<Sample> = scenarios.iter().map(|_| Sample::default()).collect();
     for round in 0..rounds {
@@ -229,6 +239,15 @@ fn main() {
         "pass_through_over_floor_p99_ms": figure(1, "p99_ms") - figure(4, "p99_ms"),
         "pipeline_over_floor_p50_ms": figure(3, "p50_ms") - figure(5, "p50_ms"),
         "pipeline_over_floor_p99_ms": figure(3, "p99_ms") - figure(5, "p99_ms"),
+        "pipeline_throughput_share_of_floor": figure(3, "rps") / figure(5, "rps"),
+        // The same, split: the Rust floor over the JavaScript one is the platform's
+        // price for a wasm worker; the pipeline over the Rust floor is edgeseg's own.
+        "floor_rs_over_floor_p50_ms": figure(7, "p50_ms") - figure(5, "p50_ms"),
+        "floor_rs_over_floor_p99_ms": figure(7, "p99_ms") - figure(5, "p99_ms"),
+        "floor_rs_throughput_share_of_floor": figure(7, "rps") / figure(5, "rps"),
+        "pipeline_over_floor_rs_p50_ms": figure(3, "p50_ms") - figure(7, "p50_ms"),
+        "pipeline_over_floor_rs_p99_ms": figure(3, "p99_ms") - figure(7, "p99_ms"),
+        "pipeline_throughput_share_of_floor_rs": figure(3, "rps") / figure(7, "rps"),
         // What a shopper pays for the dashboard: a flush of the live aggregates after
         // every request against the default (at most every 5 s).
         "stats_flush_every_request_added_p50_ms": figure(6, "p50_ms") - figure(3, "p50_ms"),

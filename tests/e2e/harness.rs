@@ -24,6 +24,19 @@ pub fn worker_root() -> PathBuf {
     std::env::var_os("EDGESEG_WORKER_DIR").map_or_else(repo_root, PathBuf::from)
 }
 
+/// The Rust platform floor's `wrangler.toml` (`benches/floor-rs/`), once `make floor-rs`
+/// has built it; the benches that stand edgeseg beside it start it with
+/// [`Worker::start_config`].
+#[allow(dead_code)]
+pub fn floor_rs_config() -> PathBuf {
+    let dir = repo_root().join("benches/floor-rs");
+    assert!(
+        dir.join("build/index.js").exists(),
+        "the Rust floor is not built: run `make floor-rs` (make bench does)"
+    );
+    dir.join("wrangler.toml")
+}
+
 /// A child process that leads its own process group; dropping it stops the whole group.
 pub struct Group {
     name: String,
