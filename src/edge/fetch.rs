@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use futures_util::FutureExt;
-use worker::{Context, Date, Env, Method, Request};
+use worker::{Context, Date, Env, Method, Request, Url};
 
 use crate::core::classify::{Classification, LoadedBundle, Reason};
 use crate::core::features::Features;
@@ -26,6 +26,7 @@ use super::session_protocol::{ApplyRequest, Decided};
 use super::settings::{self, Settings};
 use super::{
     admin, beacon, dashboard, failures, health, models, proxy, respond, sessions, stats, traits,
+    vars,
 };
 
 /// Small url-encoded form bodies (cart forms) are read for their product field.
@@ -140,8 +141,7 @@ fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-async fn request_info(req: &Request) -> RequestInfo {
-    let url = req.url().ok();
+async fn request_info(req: &Request, url: &Url) -> RequestInfo {
     let content_type = header(req, "content-type").unwrap_or_default();
     let small_form = req.method() == Method::Post
         && content_type.starts_with("application/x-www-form-urlencoded")
@@ -158,18 +158,9 @@ async fn request_info(req: &Request) -> RequestInfo {
     };
     RequestInfo {
         method: req.method().to_string(),
-        host: url
-            .as_ref()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default(),
-        path: url
-            .as_ref()
-            .map(|u| u.path().to_string())
-            .unwrap_or_default(),
-        query: url
-            .as_ref()
-            .and_then(|u| u.query().map(str::to_string))
-            .unwrap_or_default(),
+        host: url.host_str().unwrap_or_default().to_string(),
+        path: url.path().to_string(),
+        query: url.query().unwrap_or_default().to_string(),
         form,
         referrer: header(req, "referer"),
         user_agent: header(req, "user-agent"),
@@ -181,11 +172,11 @@ async fn request_info(req: &Request) -> RequestInfo {
 /// Consent and session here, then one Durable Object round trip in which the session's
 /// object counts the request and classifies it (features, model and rules): the steps
 /// of `core::flow`, with the I/O between them.
-async fn decide(req: &Request, env: &Env) -> Result<Decision, Error> {
+async fn decide(req: &Request, url: &Url, env: &Env) -> Result<Decision, Error> {
     let settings = settings::load(env).await?;
     let config = &settings.config;
     let cookie = header(req, "cookie");
-    let info = request_info(req).await;
+    let info = request_info(req, url).await;
     let events = match flow::prepare(&info, header(req, "sec-gpc").as_deref(), cookie.as_deref(), config) {
         flow::Prepared::Track(events) => events,
         flow::Prepared::ConsentWithheld => {
@@ -298,21 +289,32 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
         // In the background: no request waits for a new bundle to be fetched and built.
         ctx.wait_until(models::refresh(env.clone()));
     }
-    if req.path().starts_with("/__edgeseg/") {
+    // Parsed once here for the whole request: routing, the request's signals, the
+    // origin's URL.
+    let url = match req.url() {
+        Ok(url) => url,
+        Err(e) => {
+            let e = Code::OriginUnreachable.because(format!("request url: {e}"));
+            failures::record(&e);
+            return respond::error(&e);
+        }
+    };
+    if url.path().starts_with("/__edgeseg/") {
         // A boxed future behind dynamic dispatch, which the compiler cannot inline here:
         // V8 compiles the worker's own endpoints (admin, dashboard, health, beacon) when
         // one is first called, not with the first page.
         return route_internal(req, &env).boxed_local().await;
     }
-    let origin = match settings::origin(&env) {
+    let vars = vars::of(&env);
+    let origin = match &vars.origin {
         Ok(origin) => origin,
         Err(e) => {
-            failures::record(&e);
-            return respond::error(&e);
+            failures::record(e);
+            return respond::error(e);
         }
     };
     let started_ms = Date::now().as_millis();
-    let mut decision = match decide(&req, &env).await {
+    let mut decision = match decide(&req, &url, &env).await {
         Ok(decision) => decision,
         Err(e) => {
             failures::record(&e);
@@ -325,23 +327,22 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> web_sys::Response {
 
     let raw = req.inner();
     let now_ms = Date::now().as_millis() as i64;
-    let header_key = settings::header_key(&env);
     let forwarded = async {
-        let url = proxy::upstream_url(&origin, &raw.url())?;
+        let target = proxy::upstream_url(origin, &url);
         let mut upstream = decision.headers.clone();
-        if let (Some(key), false) = (&header_key, decision.headers.is_empty()) {
+        if let (Some(key), false) = (&vars.header_key, decision.headers.is_empty()) {
             // For the origin only: the client never sees the signature.
             let signature = headers::sign(
                 key,
                 &raw.method(),
-                url.path(),
+                target.path(),
                 now_ms / 1000,
                 &decision.headers,
             );
             upstream.push((headers::SIGNATURE.to_string(), signature));
         }
         let headers = proxy::upstream_headers(&raw.headers(), &upstream)?;
-        proxy::forward(raw, &url, &headers).await
+        proxy::forward(raw, &target, &headers).await
     };
     let response = match forwarded.await {
         Ok(response) => response,

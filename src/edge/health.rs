@@ -12,7 +12,7 @@ use super::bindings::KV_BINDING;
 use super::error::{Code, Result, ResultExt};
 use super::failures::{self, FailureRecord};
 use super::session_protocol::Operation;
-use super::{dashboard, models, respond, sessions, settings, traits};
+use super::{dashboard, models, respond, sessions, settings, traits, vars};
 
 /// Set by the Makefile (`git describe`); "dev" when built by hand.
 pub const BUILD_ID: &str = match option_env!("EDGESEG_BUILD_ID") {
@@ -108,7 +108,7 @@ pub async fn respond(req: &Request, env: &Env) -> web_sys::Response {
 /// Everything, for the operator.
 async fn details(env: &Env) -> web_sys::Response {
     let bindings = Bindings {
-        origin: settings::origin(env).map(|url| url.to_string()).into(),
+        origin: vars::of(env).origin.clone().map(|url| url.to_string()).into(),
         sessions: check_sessions(env).await.into(),
         kv: check_kv(env).await.into(),
     };

@@ -38,6 +38,7 @@ wasm32_only! {
     mod stats;
     mod stats_do;
     mod traits;
+    mod vars;
 
     use worker::{event, Context, Env, Request, ScheduleContext, ScheduledEvent};
 

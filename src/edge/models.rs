@@ -30,11 +30,10 @@ use crate::core::identity::SessionId;
 use crate::core::model::{Model, Progress};
 use crate::core::page_stats::PageStats;
 
-use super::bindings::{CHANNEL_VAR, KV_BINDING, REFRESH_VAR, TRUSTED_KEYS_VAR};
+use super::bindings::{CHANNEL_VAR, KV_BINDING, TRUSTED_KEYS_VAR};
 use super::error::{Code, Error, Result, ResultExt};
-use super::failures;
+use super::{failures, vars};
 
-const DEFAULT_REFRESH_SECS: f64 = 30.0;
 /// How long a swap step waits for a moment without requests before it runs anyway (an
 /// isolate that is never idle must still swap).
 const IDLE_WAIT_LIMIT_MS: f64 = 2_000.0;
@@ -155,15 +154,6 @@ fn channel(env: &Env) -> String {
         .unwrap_or_else(|| DEFAULT_CHANNEL.to_string())
 }
 
-fn refresh_ms(env: &Env) -> f64 {
-    env.var(REFRESH_VAR)
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
-        .filter(|secs| *secs >= 0.0)
-        .unwrap_or(DEFAULT_REFRESH_SECS)
-        * 1000.0
-}
-
 fn trust_policy(env: &Env) -> Result<TrustPolicy> {
     let keys = env
         .var(TRUSTED_KEYS_VAR)
@@ -188,7 +178,7 @@ fn trust_policy(env: &Env) -> Result<TrustPolicy> {
 /// Whether the pointer is due for a re-read; marks the refresh as under way if so.
 pub fn refresh_due(env: &Env) -> bool {
     let now = Date::now().as_millis() as f64;
-    let interval = refresh_ms(env);
+    let interval = vars::of(env).model_refresh_ms;
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
         let due = crate::core::channel::refresh_due(now, r.checked_at, r.refreshing, interval);

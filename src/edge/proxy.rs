@@ -7,7 +7,7 @@ use worker::{js_sys, Url};
 
 use crate::core::headers::is_reserved;
 
-use super::error::{Code, Result};
+use super::error::Result;
 
 // Every failure here means the request could not reach the origin at all
 // (`origin_unreachable`, the only 5xx this worker makes on a page): the JS values that
@@ -15,13 +15,11 @@ use super::error::{Code, Result};
 
 /// The origin URL for an incoming request: origin's scheme, host and port, the request's
 /// path and query.
-pub fn upstream_url(origin: &Url, incoming: &str) -> Result<Url> {
-    let incoming = Url::parse(incoming)
-        .map_err(|e| Code::OriginUnreachable.because(format!("request url: {e}")))?;
+pub fn upstream_url(origin: &Url, incoming: &Url) -> Url {
     let mut target = origin.clone();
     target.set_path(incoming.path());
     target.set_query(incoming.query());
-    Ok(target)
+    target
 }
 
 /// A copy of the client's headers without the reserved `edgeseg-*` names (the origin

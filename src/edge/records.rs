@@ -13,7 +13,7 @@ use crate::core::records::TrainingRecord;
 
 use super::bindings::RECORDS_BINDING;
 use super::error::{Code, Result, ResultExt};
-use super::settings;
+use super::{settings, vars};
 
 fn bucket(env: &Env) -> Result<Bucket> {
     env.bucket(RECORDS_BINDING).code(Code::RecordsUnavailable)
@@ -21,7 +21,7 @@ fn bucket(env: &Env) -> Result<Bucket> {
 
 /// Whether this worker keeps training records at all (the bucket is bound).
 pub fn enabled(env: &Env) -> bool {
-    env.bucket(RECORDS_BINDING).is_ok()
+    vars::of(env).records_bound
 }
 
 /// Writes one visit's record under its deterministic key: written again, it replaces

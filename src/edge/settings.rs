@@ -1,21 +1,20 @@
 //! The store configuration and secrets, built once per isolate and rebuilt only when
 //! their source changes. Sources, first wins: the `EDGESEG_STORE_CONFIG` variable
 //! (`wrangler.toml`), the `store-config` key of the KV namespace (re-read at most every
-//! 30 s), the embedded default. Also the origin every request is forwarded to.
+//! 30 s), the embedded default.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{console_error, Date, Env, Url};
+use worker::{console_error, Date, Env};
 
 use crate::core::config::{StoreConfig, DEFAULT_STORE_JSON};
 use crate::core::identity::WorkerKeys;
 
-use super::bindings::{
-    CONFIG_VAR, CUSTOMER_KEY_SECRET, HEADER_KEY_SECRET, KV_BINDING, ORIGIN_VAR,
-    STORE_CONFIG_KEY, STORE_TOKEN_KEY_SECRET,
-};
+use super::bindings::{KV_BINDING, STORE_CONFIG_KEY};
 use super::error::{Code, Result, ResultExt};
+use super::vars::{self, Vars};
 
 const KV_REFRESH_MS: f64 = 30_000.0;
 
@@ -44,22 +43,6 @@ thread_local! {
     static EPHEMERAL_KEYS: RefCell<Option<WorkerKeys>> = const { RefCell::new(None) };
 }
 
-/// The origin every request is forwarded to, from `wrangler.toml`'s `ORIGIN`.
-pub fn origin(env: &Env) -> Result<Url> {
-    let not_configured = Code::OriginNotConfigured;
-    let raw = env
-        .var(ORIGIN_VAR)
-        .map_err(|_| not_configured.because(format!("{ORIGIN_VAR} is not set in wrangler.toml")))?
-        .to_string();
-    let url = Url::parse(&raw)
-        .map_err(|e| not_configured.because(format!("{ORIGIN_VAR}={raw:?} is not a URL: {e}")))?;
-    match url.scheme() {
-        "http" | "https" => Ok(url),
-        other => Err(Code::OriginNotConfigured
-            .because(format!("{ORIGIN_VAR} must be http or https, not {other}"))),
-    }
-}
-
 async fn kv_config(env: &Env) -> Option<String> {
     let now = Date::now().as_millis() as f64;
     if let Some((at, text)) = KV_TEXT.with(|c| c.borrow().clone()) {
@@ -84,23 +67,10 @@ async fn kv_config(env: &Env) -> Option<String> {
     text
 }
 
-fn secret(env: &Env, name: &str) -> Option<Vec<u8>> {
-    env.secret(name)
-        .ok()
-        .map(|s| s.to_string().into_bytes())
-        .filter(|s| !s.is_empty())
-}
-
-/// The key that signs the `edgeseg-*` request headers (`None`: not signed). Read apart
-/// from the store config, so that even a failed config's `ERROR` headers are signed.
-pub fn header_key(env: &Env) -> Option<Vec<u8>> {
-    secret(env, HEADER_KEY_SECRET)
-}
-
 /// The worker's keys: from its secret, else this isolate's random ones.
-fn worker_keys(env: &Env) -> Result<WorkerKeys> {
-    let made = match secret(env, CUSTOMER_KEY_SECRET) {
-        Some(secret) => WorkerKeys::from_secret(&secret),
+fn worker_keys(vars: &Vars) -> Result<WorkerKeys> {
+    let made = match &vars.customer_key {
+        Some(secret) => WorkerKeys::from_secret(secret),
         None => match EPHEMERAL_KEYS.with(|k| k.borrow().clone()) {
             Some(keys) => Ok(keys),
             None => WorkerKeys::ephemeral().inspect(|keys| {
@@ -126,22 +96,18 @@ pub async fn load(env: &Env) -> Result<Rc<Settings>> {
     if let Some(settings) = from_var_cached {
         return Ok(settings);
     }
-    let from_var = env
-        .var(CONFIG_VAR)
-        .ok()
-        .map(|v| v.to_string())
-        .filter(|v| !v.trim().is_empty());
-    let (source, text) = match from_var {
-        Some(text) => ("var", text),
+    let vars = vars::of(env);
+    let (source, text): (_, Cow<str>) = match &vars.store_config {
+        Some(text) => ("var", Cow::Borrowed(text)),
         None => match kv_config(env).await {
-            Some(text) => ("kv", text),
-            None => ("embedded", DEFAULT_STORE_JSON.to_string()),
+            Some(text) => ("kv", Cow::Owned(text)),
+            None => ("embedded", Cow::Borrowed(DEFAULT_STORE_JSON)),
         },
     };
     if let Some(settings) = CACHED.with(|c| {
         c.borrow()
             .as_ref()
-            .filter(|cached| cached.text == text)
+            .filter(|cached| cached.text == *text)
             .map(|cached| Rc::clone(&cached.settings))
     }) {
         return Ok(settings);
@@ -150,13 +116,13 @@ pub async fn load(env: &Env) -> Result<Rc<Settings>> {
         .map_err(|e| Code::ConfigInvalid.because(format!("store config from {source}: {e}")))?;
     let settings = Rc::new(Settings {
         config,
-        keys: worker_keys(env)?,
-        store_token_key: secret(env, STORE_TOKEN_KEY_SECRET),
+        keys: worker_keys(&vars)?,
+        store_token_key: vars.store_token_key.clone(),
         source,
     });
     CACHED.with(|c| {
         *c.borrow_mut() = Some(Cached {
-            text,
+            text: text.into_owned(),
             settings: Rc::clone(&settings),
         })
     });

@@ -10,16 +10,15 @@ use worker::{Context, Date, Env, Method, Request, RequestInit};
 
 use crate::core::stats::{Minutes, Observation};
 
-use super::bindings::{STATS_BINDING, STATS_FLUSH_VAR};
+use super::bindings::STATS_BINDING;
 use super::error::{Code, Result, ResultExt};
-use super::failures;
+use super::{failures, vars};
 
 /// Aggregation objects; an isolate writes to one (chosen at random once), reads merge all.
 pub const SHARDS: u8 = 4;
 /// Operations of the aggregation object (`stats_do`), written once for both sides.
 pub const ADD_PATH: &str = "/add";
 pub const WINDOW_PATH: &str = "/window";
-const DEFAULT_FLUSH_SECS: f64 = 5.0;
 
 #[derive(Default)]
 struct Pending {
@@ -50,19 +49,10 @@ pub fn record(seen: &Observation) {
     });
 }
 
-fn flush_every_ms(env: &Env) -> f64 {
-    env.var(STATS_FLUSH_VAR)
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
-        .filter(|secs| secs.is_finite() && *secs >= 0.0)
-        .unwrap_or(DEFAULT_FLUSH_SECS)
-        * 1000.0
-}
-
 /// Takes this isolate's counts when a flush is due (or `force`), with the shard to send
 /// them to.
 fn take(env: &Env, force: bool) -> Option<(u8, Minutes)> {
-    let every = flush_every_ms(env);
+    let every = vars::of(env).stats_flush_ms;
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
         let now = now_ms();
