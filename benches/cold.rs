@@ -16,7 +16,9 @@
 //!   (`Worker::runtime_cpu`), read once the work each response left behind is done;
 //! - in the profiled trials, **where that CPU goes**: the functions with the most
 //!   samples in V8 CPU profiles taken through wrangler's inspector
-//!   (`benches/cpu_profile.mjs`; `CPU_PROFILE_DIR` keeps the profiles).
+//!   (`benches/cpu_profile.mjs`; `CPU_PROFILE_DIR` keeps the profiles, named after the
+//!   worker, and `COLD_PROFILE_REQUESTS`, 20 by default, sets how many steady requests
+//!   the second profile of a trial covers: `scripts/profile-shares.py` reads it).
 //!
 //! - with Linux `perf` installed, **what the runtime was doing** during the first
 //!   request and the steady ones: the share of the runtime's CPU samples spent by V8
@@ -96,12 +98,13 @@ struct Profiler {
 }
 
 impl Profiler {
-    fn attach(inspector_port: u16) -> Profiler {
+    fn attach(inspector_port: u16, name: &str) -> Profiler {
         let mut child = Command::new("node")
             .arg("--experimental-websocket")
             .arg("--no-warnings")
             .arg(repo_root().join("benches/cpu_profile.mjs"))
             .arg(inspector_port.to_string())
+            .arg(name)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -264,7 +267,7 @@ struct Figures {
     first_request_cpu_ms: Vec<f64>,
     steady_request_cpu_ms: Vec<f64>,
     /// The last profiled trial's functions with the most samples in the first request
-    /// and over its `STEADY_REQUESTS` steady requests: where a request's CPU goes.
+    /// and over its steady requests: where a request's CPU goes.
     first_top: Value,
     steady_top: Value,
     /// Per perf-recorded trial, what the runtime was doing ([`sample_shares`]) during
@@ -305,11 +308,12 @@ impl Figures {
 
     fn profiled_trial(&mut self, subject: &Subject, origin: &str) {
         let (worker, _) = subject.start(origin);
-        let mut profiler = Profiler::attach(worker.inspector_port);
+        let mut profiler = Profiler::attach(worker.inspector_port, subject.name);
         let mut shopper = Shopper::new(&worker.url);
         let first = profiler.profile(|| first_page(&mut shopper, subject));
         browse(&mut shopper, WARM_REQUESTS);
-        let steady = profiler.profile(|| browse(&mut shopper, STEADY_REQUESTS));
+        let requests = env_number("COLD_PROFILE_REQUESTS", STEADY_REQUESTS);
+        let steady = profiler.profile(|| browse(&mut shopper, requests));
         self.first_top = first["top"].clone();
         self.steady_top = steady["top"].clone();
     }

@@ -4,7 +4,7 @@
 // a profile's time deltas also hold stretches in which the sampler was not scheduled.
 //
 // Driven by benches/cold.rs over stdin/stdout, one line each way:
-//   node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT
+//   node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT [NAME]
 //   prints `ready`; then `start` -> `started`, `stop` -> one JSON line:
 //   { samples, top: [[function, percent of samples], ...] }
 // Samples in "(program)" (the runtime outside V8, and waiting for I/O) and "(idle)" are
@@ -13,14 +13,14 @@
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-const port = process.argv[2];
+const [port, name] = process.argv.slice(2);
 if (!port) {
-  console.error('usage: node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT');
+  console.error('usage: node --experimental-websocket benches/cpu_profile.mjs INSPECTOR_PORT [NAME]');
   process.exit(2);
 }
-// With CPU_PROFILE_DIR set, each raw profile is also kept there (`PORT-N.cpuprofile`,
-// N in the order taken) for Chrome DevTools' Performance panel, where time inclusive of
-// callees shows.
+// With CPU_PROFILE_DIR set, each raw profile is also kept there (`NAME-N.cpuprofile`,
+// NAME the port without one, N in the order taken) for Chrome DevTools' Performance
+// panel, where time inclusive of callees shows, and for scripts/profile-shares.py.
 const keepIn = process.env.CPU_PROFILE_DIR;
 let taken = 0;
 // Sampling interval in microseconds: fine enough for requests of a few milliseconds.
@@ -104,7 +104,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (line === 'stop') {
     const { profile } = await call('Profiler.stop');
     taken += 1;
-    if (keepIn) writeFileSync(`${keepIn}/${port}-${taken}.cpuprofile`, JSON.stringify(profile));
+    if (keepIn) writeFileSync(`${keepIn}/${name ?? port}-${taken}.cpuprofile`, JSON.stringify(profile));
     console.log(JSON.stringify(summarise(profile)));
   }
 }
