@@ -43,7 +43,7 @@ wasm: $(WORKER)
 ## The Rust platform floor of the load and cold-start benches (benches/floor-rs/), built
 ## as the worker is: profile `worker`, `wasm-opt -Oz`, name section dropped.
 FLOOR_RS := benches/floor-rs/build/index.js
-$(FLOOR_RS): $(TOOLS_ENV) benches/floor-rs/src/lib.rs benches/floor-rs/Cargo.toml Cargo.lock
+$(FLOOR_RS): $(TOOLS_ENV) $(PATCHED_DEPS) benches/floor-rs/src/lib.rs benches/floor-rs/Cargo.toml Cargo.lock
 	source $(TOOLS_ENV) && cd benches/floor-rs && PATH="$$WASM_BUILD_PATH" "$$WORKER_BUILD" --profile worker
 	source $(TOOLS_ENV) && "$$WASM_OPT_BIN" benches/floor-rs/build/index_bg.wasm --strip-debug $(WASM_FEATURES) -o benches/floor-rs/build/index_bg.wasm
 	touch $(FLOOR_RS)
