@@ -55,10 +55,16 @@ GROUPS = [
         "the worker's call to the object (Request, the stub's fetch, reading the answer)",
         any_frame("edgeseg::edge::sessions::call"),
     ),
-    ("reading bindings and parsing URLs", any_frame("get_binding", "url::parser", "url::ParseOptions")),
+    (
+        "reading bindings and parsing URLs",
+        any_frame("get_binding", "url::parser", "url::ParseOptions"),
+    ),
     (
         "the futures executor (wakes, microtasks)",
-        any_frame("queue::Queue::schedule_task", "JsFuture<T,E> as core::convert::From<js_sys::Promise<T,E>>>::from::finish"),
+        any_frame(
+            "queue::Queue::schedule_task",
+            "JsFuture<T,E> as core::convert::From<js_sys::Promise<T,E>>>::from::finish",
+        ),
     ),
     ("the garbage collector", lambda stack: stack[0] == "(garbage collector)"),
 ]

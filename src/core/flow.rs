@@ -2,7 +2,8 @@
 //! one session-object round trip, then [`record`], [`conclude`] and [`training_entry`]
 //! inside it, in the session object, where the state is. The worker, `edgeseg classify`,
 //! `replay` and `eval`, the benches and the tests all call these, so a feature row
-//! computed offline is the row the worker classified on. [`Replay`] strings them together for a recorded visit.
+//! computed offline is the row the worker classified on. [`Replay`] strings them
+//! together for a recorded visit.
 
 use serde::{Deserialize, Serialize};
 

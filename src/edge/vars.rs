@@ -1,7 +1,7 @@
 //! The worker's variables and secrets, read from `Env` once per isolate. Bindings do not
 //! change under a running isolate (a deploy or a new secret starts new isolates), while
-//! each read crosses into JavaScript and a missing one builds an error on the way: a
-//! page used to make six such reads and parse the origin's URL again.
+//! each read crosses into JavaScript and a missing one builds an error on the way, and
+//! every page needs six of them and the origin's parsed URL.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
